@@ -1,0 +1,56 @@
+"""User-facing errors and the one-line-error wrapper every command-line entry point uses.
+
+Not run directly; `python -m legacy_mnist.train` and the other commands call `run_cli`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Callable, Sequence
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UserError(Exception):
+    """A mistake in the user's arguments or input: reported on one line, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class DataError(UserError):
+    """A data file is missing, corrupt or does not match MNIST."""
+
+
+class ModelError(UserError):
+    """An exported model or checkpoint is missing, incomplete or of the wrong kind."""
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("LEGACY_MNIST_DEBUG", "") not in ("", "0")
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run `main(argv)` and turn exceptions into one line on stderr plus an exit code.
+
+    A traceback is only printed when LEGACY_MNIST_DEBUG=1, because batch scripts parse stderr.
+    """
+    try:
+        return main(argv)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for batch scripts
+        if debug_enabled():
+            traceback.print_exc()
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"error: {type(exc).__name__}: {detail}".rstrip(": "), file=sys.stderr)
+        return EXIT_FAILURE
