@@ -120,6 +120,9 @@ def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_dir(final)
     staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staged, 0o777 & ~umask)  # mkdtemp's private 0700 would outlive the rename
     try:
         yield staged
     except BaseException:

@@ -41,6 +41,11 @@ def import_paddle(verbose: bool | None = None):
         if not (_verbose_requested() if verbose is None else verbose):
             warnings.simplefilter("ignore")
         import paddle
+    if not (_verbose_requested() if verbose is None else verbose):
+        # Paddle attributes its deprecation warnings to the caller, so filter them by class.
+        from paddle.utils.deprecated import VisibleDeprecationWarning
+
+        warnings.filterwarnings("ignore", category=VisibleDeprecationWarning)
     paddle.enable_static()
     return paddle
 

@@ -1,0 +1,171 @@
+"""Training configuration: one frozen dataclass, filled by argparse.
+
+See every option:  python -m legacy_mnist.train --help
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Sequence
+
+from .errors import UserError
+
+MODELS = ("softmax", "mlp", "cnn", "lenet5")
+OPTIMIZERS = ("adam", "momentum", "sgd")
+LR_SCHEDULES = ("none", "cosine", "step")
+READERS = ("array", "legacy")
+
+# The v2 tutorial's Momentum numbers, taken literally on our batch-mean cost. (Rescaling them as if v2 had
+# summed the cost over the batch gives lr 0.05 at batch 64, which diverges with momentum 0.9 here.)
+V2_MOMENTUM_LR = 0.1 / 128
+V2_MOMENTUM_L2 = 5e-4 * 128
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "momentum": V2_MOMENTUM_LR}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "cnn"  # the book's default network
+    activation: str | None = None  # None: the model's own default (relu; softmax has none)
+    epochs: int = 5  # the book's PASS_NUM; enough for >= 99.2% with the cnn
+    batch_size: int = 64  # the book's BATCH_SIZE
+    optimizer: str = "adam"
+    learning_rate: float | None = None  # None: adam 1e-3, sgd 0.01, momentum per the v2 tutorial
+    lr_schedule: str = "none"
+    weight_decay: float | None = None  # L2; None: 0, or the v2 tutorial's value for momentum
+    seed: int = 1  # same seed, same machine -> identical metrics
+    val_size: int = 5000  # held out from the 60k training images to pick the best pass
+    device: str = "cpu"
+    ir: str = "legacy"  # legacy: .pdmodel exports Paddle 2.x loads; pir: Paddle 3 .json exports
+    reader: str = "array"  # array: numpy batches; legacy: DataFeeder + paddle.batch(paddle.reader.shuffle)
+    data_dir: str | None = None
+    checkpoint_dir: str | None = None  # None: models/<model>/
+    save_dir: str | None = None  # None: inference_model/<model>/
+    resume: bool = False
+    train_limit: int | None = None  # train on the first N training images (tests, quick checks)
+    test_limit: int | None = None  # evaluate on the first N test images
+    max_steps: int | None = None  # stop each run after this many optimizer steps in total
+    log_every: int = 100
+    log_format: str = "text"
+    eval_batch_size: int = 1000  # evaluation needs no gradients: larger batches are faster
+    num_threads: int | None = None  # CPU math threads; None: Paddle's default
+    plot: bool = True  # write curves.png beside the export
+    verbose: bool = False
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return Path(self.checkpoint_dir) if self.checkpoint_dir else Path("models") / self.model
+
+    @property
+    def resolved_save_dir(self) -> Path:
+        return Path(self.save_dir) if self.save_dir else Path("inference_model") / self.model
+
+    def optimizer_defaults(self) -> tuple[float, float]:
+        """(learning rate, L2 coefficient) after filling in the optimizer's tutorial defaults."""
+        lr = self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.optimizer]
+        if self.weight_decay is not None:
+            return lr, self.weight_decay
+        return lr, V2_MOMENTUM_L2 if self.optimizer == "momentum" else 0.0
+
+    def with_changes(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """Reject impossible settings with a one-line message naming the option."""
+    choices = {"model": MODELS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "reader": READERS,
+               "device": ("cpu", "gpu"), "ir": ("legacy", "pir"), "log_format": ("text", "json")}
+    for name, allowed in choices.items():
+        if getattr(cfg, name) not in allowed:
+            raise UserError(f"--{name.replace('_', '-')}: {getattr(cfg, name)!r} is not one of {', '.join(allowed)}")
+    if cfg.activation is not None and cfg.activation not in ("relu", "tanh", "sigmoid"):
+        raise UserError(f"--activation: {cfg.activation!r} is not one of relu, tanh, sigmoid")
+    for name in ("epochs", "batch_size", "log_every", "eval_batch_size"):
+        if getattr(cfg, name) <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(cfg, name)}")
+    for name in ("train_limit", "test_limit", "max_steps", "num_threads"):
+        value = getattr(cfg, name)
+        if value is not None and value <= 0:
+            raise UserError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if cfg.val_size < 0:
+        raise UserError(f"--val-size must be >= 0, got {cfg.val_size}")
+    if cfg.learning_rate is not None and not cfg.learning_rate > 0:
+        raise UserError(f"--lr must be positive, got {cfg.learning_rate}")
+    if cfg.weight_decay is not None and cfg.weight_decay < 0:
+        raise UserError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
+    return cfg
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UserError (one line, exit 2 via run_cli) instead of printing usage."""
+
+    def error(self, message):
+        raise UserError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = TrainConfig()
+    p = _Parser(prog="python -m legacy_mnist.train", description="Train an MNIST network as a static Paddle program.")
+    p.add_argument("--model", choices=MODELS, default=d.model, help=f"network to train (default: {d.model})")
+    p.add_argument("--activation", choices=("relu", "tanh", "sigmoid"), default=None,
+                   help="hidden activation for mlp/cnn/lenet5; the book's mlp used tanh (default: relu)")
+    p.add_argument("--epochs", "--num-epochs", type=int, default=d.epochs, help=f"passes over the training set (default: {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step (default: {d.batch_size})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"optimizer (default: {d.optimizer})")
+    p.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=None,
+                   help="learning rate (default: adam 1e-3, sgd 0.01, momentum 0.1/128 as in the v2 tutorial)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d.lr_schedule,
+                   help=f"learning-rate schedule over all steps: cosine decay, or x0.1 at 2/3 of the run (default: {d.lr_schedule})")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="L2 regularisation coefficient (default: 0; momentum: the v2 tutorial's 5e-4*128)")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed for initialisation and shuffling (default: {d.seed})")
+    p.add_argument("--val-size", type=int, default=d.val_size,
+                   help=f"training images held out to choose the best pass; 0 keeps the last pass (default: {d.val_size})")
+    p.add_argument("--device", choices=("cpu", "gpu"), default=d.device, help=f"where to run (default: {d.device})")
+    p.add_argument("--use_gpu", "--use-gpu", dest="use_gpu", default=None, metavar="BOOL",
+                   help="legacy alias of --device: true/1 -> gpu, false/0 -> cpu (default: unset)")
+    p.add_argument("--ir", choices=("legacy", "pir"), default=d.ir,
+                   help=f"Paddle IR; legacy exports .pdmodel that Paddle 2.x loads, pir exports .json (default: {d.ir})")
+    p.add_argument("--reader", choices=READERS, default=d.reader,
+                   help=f"array: numpy batches; legacy: DataFeeder over paddle.batch(paddle.reader.shuffle(...)) (default: {d.reader})")
+    p.add_argument("--data-dir", default=None, help="directory with the four MNIST IDX files, or mnist.json.gz (default: cache, then fetch)")
+    p.add_argument("--checkpoint-dir", default=None, help="where per-pass checkpoints go (default: models/<model>/)")
+    p.add_argument("--save-dir", default=None, help="where the best pass is exported (default: inference_model/<model>/)")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --checkpoint-dir (default: off)")
+    p.add_argument("--train-limit", type=int, default=None, help="train on the first N training images (default: all)")
+    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images (default: all)")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps (default: no limit)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="a few steps on a small subset, to check the whole path in seconds (default: off)")
+    p.add_argument("--log-every", type=int, default=d.log_every, help=f"log the training cost every N steps (default: {d.log_every})")
+    p.add_argument("--log-format", choices=("text", "json"), default=d.log_format,
+                   help=f"text in the book's form, or one JSON object per line (default: {d.log_format})")
+    p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size, help=f"batch size for evaluation (default: {d.eval_batch_size})")
+    p.add_argument("--num-threads", type=int, default=None, help="CPU math threads (default: Paddle's choice)")
+    p.add_argument("--no-plot", dest="plot", action="store_false", help="do not write curves.png (default: write it)")
+    p.add_argument("--summary", action="store_true", help="print the model summary and exit (default: off)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show Paddle's own log output (default: off)")
+    return p
+
+
+DRY_RUN = dict(epochs=1, train_limit=512, test_limit=256, val_size=128, max_steps=5, log_every=1)
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise UserError(f"--use_gpu: expected true or false, got {text!r}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    """argv -> (validated TrainConfig, the raw namespace for command-only flags like --summary)."""
+    ns = build_parser().parse_args(argv)
+    values = {f.name: getattr(ns, f.name) for f in fields(TrainConfig) if hasattr(ns, f.name)}
+    if ns.use_gpu is not None:
+        values["device"] = "gpu" if _parse_bool(ns.use_gpu) else "cpu"
+    if ns.dry_run:
+        values.update(DRY_RUN)
+    return validate(TrainConfig(**values)), ns

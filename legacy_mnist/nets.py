@@ -1,0 +1,135 @@
+"""The four networks of the recognize-digits tutorials, written once for both Paddle IRs.
+
+Print a summary:  python -m legacy_mnist.train --model lenet5 --summary
+
+Each net is a function `net(img, layers, activation) -> logits` over a small `Layers` facade. Under the
+legacy IR the facade emits the fluid-era `paddle.static.nn` ops (faster on CPU, and what the book
+exported); under PIR, where `static.nn.conv2d` asserts, it uses `paddle.nn` layers. The facade also records
+each layer's output shape and parameter count for `--summary`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .paddle_env import import_paddle
+
+MODELS = ("softmax", "mlp", "cnn", "lenet5")
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
+DEFAULT_ACTIVATION = {"softmax": None, "mlp": "relu", "cnn": "relu", "lenet5": "relu"}
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    output_shape: tuple
+    params: int
+
+
+class Layers:
+    """Builds layers in the current program under one IR and records a summary row per layer."""
+
+    def __init__(self, ir: str, training: bool):
+        self.paddle = import_paddle()
+        self.ir = ir
+        self.training = training
+        self.summary: list[LayerInfo] = []
+        self._counts: dict[str, int] = {}
+
+    def _record(self, kind: str, out, params: int):
+        index = self._counts.get(kind, 0)
+        self._counts[kind] = index + 1
+        self.summary.append(LayerInfo(f"{kind}_{index}", tuple(out.shape[1:]), params))
+        return out
+
+    def _activate(self, x, act):
+        if act is None:
+            return x
+        return getattr(self.paddle.nn.functional, act)(x)
+
+    def conv(self, x, filters: int, size: int, act: str | None, padding: int = 0):
+        channels = int(x.shape[1])
+        params = filters * channels * size * size + filters
+        if self.ir == "legacy":
+            out = self.paddle.static.nn.conv2d(x, filters, size, padding=padding, act=act)
+        else:
+            out = self._activate(self.paddle.nn.Conv2D(channels, filters, size, padding=padding)(x), act)
+        return self._record("conv2d", out, params)
+
+    def pool(self, x, size: int = 2, stride: int = 2):
+        out = self.paddle.nn.functional.max_pool2d(x, size, stride)
+        return self._record("max_pool2d", out, 0)
+
+    def batch_norm(self, x):
+        channels = int(x.shape[1])
+        if self.ir == "legacy":
+            out = self.paddle.static.nn.batch_norm(x, is_test=not self.training)
+        else:
+            layer = self.paddle.nn.BatchNorm2D(channels)
+            layer.train() if self.training else layer.eval()
+            out = layer(x)
+        return self._record("batch_norm", out, 2 * channels)  # scale and shift; running stats not trained
+
+    def fc(self, x, size: int, act: str | None):
+        inputs = math.prod(int(d) for d in x.shape[1:])
+        params = inputs * size + size
+        if self.ir == "legacy":
+            out = self.paddle.static.nn.fc(x, size, activation=act)
+        else:
+            flat = self.paddle.flatten(x, 1) if len(x.shape) > 2 else x
+            out = self._activate(self.paddle.nn.Linear(inputs, size)(flat), act)
+        return self._record("fc", out, params)
+
+
+def softmax_regression(img, layers: Layers, activation: str | None):
+    """Book: one fully connected layer straight to the 10 classes (about 92.3%)."""
+    return layers.fc(img, 10, None)
+
+
+def multilayer_perceptron(img, layers: Layers, activation: str | None):
+    """Book: two hidden layers of 200 (the book used tanh, later tutorials relu), then 10 classes."""
+    hidden = layers.fc(img, 200, activation)
+    hidden = layers.fc(hidden, 200, activation)
+    return layers.fc(hidden, 10, None)
+
+
+def book_cnn(img, layers: Layers, activation: str | None):
+    """Book's LeNet-5: conv-pool(20, 5x5) -> batch norm -> conv-pool(50, 5x5) -> fc 10 (about 99.2%)."""
+    x = layers.pool(layers.conv(img, 20, 5, activation))
+    x = layers.batch_norm(x)
+    x = layers.pool(layers.conv(x, 50, 5, activation))
+    return layers.fc(x, 10, None)
+
+
+def classic_lenet5(img, layers: Layers, activation: str | None):
+    """LeCun's 6-16-120-84-10 on unpadded 28x28 input: 44,426 parameters."""
+    x = layers.pool(layers.conv(img, 6, 5, activation))
+    x = layers.pool(layers.conv(x, 16, 5, activation))
+    x = layers.fc(x, 120, activation)
+    x = layers.fc(x, 84, activation)
+    return layers.fc(x, 10, None)
+
+
+NETWORKS: dict[str, Callable] = {
+    "softmax": softmax_regression,
+    "mlp": multilayer_perceptron,
+    "cnn": book_cnn,
+    "lenet5": classic_lenet5,
+}
+
+
+def resolve_activation(model: str, activation: str | None) -> str | None:
+    if model == "softmax":
+        return None
+    return activation or DEFAULT_ACTIVATION[model]
+
+
+def format_summary(model: str, rows: list[LayerInfo]) -> str:
+    """The model summary table: layer, output shape, parameter count, and the total."""
+    lines = [f"Model: {model}", f"{'Layer':<16}{'Output shape':<20}{'Params':>10}", "-" * 46]
+    for row in rows:
+        shape = "[N, " + ", ".join(str(d) for d in row.output_shape) + "]"
+        lines.append(f"{row.name:<16}{shape:<20}{row.params:>10,}")
+    lines += ["-" * 46, f"{'Total trainable params':<36}{sum(r.params for r in rows):>10,}"]
+    return "\n".join(lines)

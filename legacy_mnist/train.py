@@ -1,0 +1,315 @@
+"""Train an MNIST network as a static Paddle program, checkpoint every pass, export the best one.
+
+Run:  python -m legacy_mnist.train [--model cnn|mlp|softmax|lenet5] [--epochs 5] [--resume] ...
+      python -m legacy_mnist.train --dry-run        # the whole path in seconds
+Exit codes: 0 success, 2 bad arguments or input, 1 other failure (divergence included), 130/143 on
+SIGINT/SIGTERM after a checkpoint was written.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
+from .config import TrainConfig, parse_args, validate
+from .dataset import iterate_batches, load_split, train_val_split
+from .errors import UserError, run_cli
+from .events import BeginPass, EndIteration, EndPass, EndTraining
+from .export import export_inference_model, write_json
+from .logs import BookTextLog, JsonLog
+from .nets import format_summary
+from .normalize import normalize
+from .paddle_env import import_paddle, ir_guard
+from .plots import curves_png
+from .program import Programs, build_programs
+
+
+class TrainingDiverged(RuntimeError):
+    """The cost became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT/SIGTERM arrived; a consistent checkpoint was written before stopping."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class TrainResult:
+    history: list[dict]  # one record per completed pass
+    best_epoch: int
+    best_val_acc: float | None
+    test_acc: float  # of the exported (best) pass
+    test_cost: float
+    save_dir: Path
+    checkpoint_dir: Path
+    data_source: str
+    seconds: float
+    config: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Split:
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def select_device(paddle, device: str):
+    """The Executor place; asking for a GPU without a CUDA build is a user error (the book returned silently)."""
+    if device == "gpu":
+        if not paddle.device.is_compiled_with_cuda() or paddle.device.cuda.device_count() < 1:
+            raise UserError("--device gpu: this Paddle build has no CUDA support or no GPU is visible; "
+                            "install paddlepaddle-gpu or use --device cpu")
+        return paddle.CUDAPlace(0)
+    return paddle.CPUPlace()
+
+
+def prepare_data(cfg: TrainConfig, log: Callable[[str], None]):
+    """(train, val, test) splits after the validation hold-out and the optional limits."""
+    train_split = load_split("train", cfg.data_dir, log=log)
+    test_split = load_split("test", cfg.data_dir, log=log)
+    if cfg.val_size >= len(train_split.labels):
+        raise UserError(f"--val-size {cfg.val_size} leaves no training images (have {len(train_split.labels)})")
+    (train_x, train_y), (val_x, val_y) = train_val_split(train_split.images, train_split.labels, cfg.val_size)
+    if cfg.train_limit:
+        train_x, train_y = train_x[: cfg.train_limit], train_y[: cfg.train_limit]
+    test_x, test_y = test_split.images, test_split.labels
+    if cfg.test_limit:
+        test_x, test_y = test_x[: cfg.test_limit], test_y[: cfg.test_limit]
+    return _Split(train_x, train_y), _Split(val_x, val_y), _Split(test_x, test_y), train_split.source
+
+
+def _legacy_batches(paddle, split: _Split, cfg: TrainConfig, epoch: int, feeder):
+    """The book's reader pipeline: DataFeeder over paddle.batch(paddle.reader.shuffle(reader, 500))."""
+
+    def reader():
+        for image, label in zip(split.images, split.labels):
+            yield normalize(image).reshape(-1), int(label)
+
+    # paddle.reader.shuffle draws from Python's `random`; seeding per pass makes passes (and resumes) repeatable.
+    random.seed(cfg.seed * 1000003 + epoch)
+    for batch in paddle.batch(paddle.reader.shuffle(reader, buf_size=500), cfg.batch_size)():
+        yield feeder.feed(batch), len(batch)
+
+
+def _array_batches(split: _Split, cfg: TrainConfig, epoch: int, names: tuple[str, str]):
+    for images, labels in iterate_batches(split.images, split.labels, cfg.batch_size, shuffle=True,
+                                          seed=cfg.seed * 1000003 + epoch):
+        yield {names[0]: images, names[1]: labels}, len(labels)
+
+
+def evaluate(exe, programs: Programs, split: _Split, batch_size: int) -> tuple[float, float]:
+    """Mean cost and accuracy of the test program over a split (batch-size weighted, like the book's)."""
+    if len(split.labels) == 0:
+        return float("nan"), float("nan")
+    total_cost = total_correct = 0.0
+    for images, labels in iterate_batches(split.images, split.labels, batch_size, shuffle=False):
+        cost, acc = exe.run(programs.test, feed={programs.image.name: images, programs.label.name: labels},
+                            fetch_list=programs.test_fetches)
+        total_cost += float(cost) * len(labels)
+        total_correct += float(acc) * len(labels)
+    return total_cost / len(split.labels), total_correct / len(split.labels)
+
+
+class _StopFlag:
+    """Turns SIGINT/SIGTERM into a request to stop after the current step."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._previous: dict = {}
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:  # a second signal: stop right away
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = None, *,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train `cfg.model`, checkpoint each pass, export the best pass; return the history and results."""
+    cfg = validate(cfg)
+    handler = event_handler or (lambda event: None)
+    log = log or (lambda message: print(message, file=sys.stderr))
+    started = time.perf_counter()
+    paddle = import_paddle(cfg.verbose)
+    place = select_device(paddle, cfg.device)
+    if cfg.num_threads:
+        paddle.set_num_threads(cfg.num_threads) if hasattr(paddle, "set_num_threads") else None
+    train_split, val_split, test_split, source = prepare_data(cfg, log)
+    steps_per_epoch = math.ceil(len(train_split.labels) / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    programs = build_programs(cfg, total_steps)
+    checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
+    stop = _StopFlag()
+    scope = paddle.static.Scope()
+    with CheckpointLock(checkpoint_dir), paddle.static.scope_guard(scope), ir_guard(cfg.ir):
+        exe = paddle.static.Executor(place)
+        exe.run(programs.startup)
+        state = _initial_state(cfg, checkpoint_dir, programs, exe, log)
+        feeder = None
+        if cfg.reader == "legacy":
+            feeder = paddle.base.DataFeeder(feed_list=programs.train_feeds, place=place)
+        feed_names = (programs.train_feeds[0].name, programs.train_feeds[1].name)
+        stop.install()
+        try:
+            for epoch in range(state["epoch"], cfg.epochs):
+                if state["global_step"] >= total_steps:
+                    break
+                _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, epoch, state,
+                          steps_per_epoch, total_steps, feeder, feed_names, handler, stop, checkpoint_dir)
+        finally:
+            stop.restore()
+        result = _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source,
+                              started)
+    handler(EndTraining(result))
+    return result
+
+
+def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log) -> dict:
+    fresh = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "partial": [0.0, 0.0, 0, 0.0],
+             "best_epoch": None, "best_val_acc": None}
+    if not cfg.resume:
+        return fresh
+    meta = read_meta(checkpoint_dir, LAST)
+    if meta is None:
+        log(f"--resume: no checkpoint in {checkpoint_dir / LAST}; starting from scratch")
+        return fresh
+    if meta["config"]["model"] != cfg.model or meta["config"]["optimizer"] != cfg.optimizer:
+        raise UserError(f"--resume: {checkpoint_dir / LAST} holds a {meta['config']['model']}/"
+                        f"{meta['config']['optimizer']} run, not {cfg.model}/{cfg.optimizer}")
+    load_checkpoint(checkpoint_dir, LAST, programs.main, exe)
+    if programs.lr_scheduler is not None and meta["global_step"]:
+        programs.lr_scheduler.step(meta["global_step"])
+    log(f"Resuming from {checkpoint_dir / LAST}: pass {meta['epoch']}, batch {meta['batch']}")
+    return {key: meta[key] for key in fresh}
+
+
+def _save_last(cfg: TrainConfig, programs: Programs, checkpoint_dir: Path, state: dict) -> None:
+    save_checkpoint(checkpoint_dir, LAST, programs.main, dict(state, config=asdict(cfg)))
+
+
+def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, epoch, state, steps_per_epoch,
+              total_steps, feeder, feed_names, handler, stop, checkpoint_dir) -> None:
+    handler(BeginPass(epoch))
+    batches = (_legacy_batches(paddle, train_split, cfg, epoch, feeder) if feeder is not None
+               else _array_batches(train_split, cfg, epoch, feed_names))
+    cost_sum, correct_sum, seen, seconds = state["partial"]
+    tick = time.perf_counter()
+    for batch_id, (feed, size) in enumerate(batches):
+        if batch_id < state["batch"]:
+            continue  # resuming inside a pass: the same seeded order, so skip what was already trained
+        if state["global_step"] >= total_steps:
+            break
+        cost, acc = exe.run(programs.main, feed=feed, fetch_list=programs.train_fetches)
+        cost, acc = float(cost), float(acc)
+        if not _finite(cost):
+            raise TrainingDiverged(
+                f"training diverged at pass {epoch}, batch {batch_id}: cost is {cost} (try a lower --lr); "
+                f"last good checkpoint kept in {checkpoint_dir / LAST}")
+        if programs.lr_scheduler is not None:
+            programs.lr_scheduler.step()
+        cost_sum, correct_sum, seen = cost_sum + cost * size, correct_sum + acc * size, seen + size
+        state["batch"], state["global_step"] = batch_id + 1, state["global_step"] + 1
+        handler(EndIteration(epoch, batch_id, cost, {"acc": acc}, state["global_step"], steps_per_epoch,
+                             cfg.batch_size))
+        if stop.signum is not None:
+            state["partial"] = [cost_sum, correct_sum, seen, seconds + time.perf_counter() - tick]
+            _save_last(cfg, programs, checkpoint_dir, state)
+            name = signal.Signals(stop.signum).name
+            raise TrainingInterrupted(
+                f"interrupted by {name} at pass {epoch}, batch {batch_id}; checkpoint saved to "
+                f"{checkpoint_dir / LAST} - run again with --resume to continue", 128 + stop.signum)
+    seconds += time.perf_counter() - tick
+    val_cost, val_acc = evaluate(exe, programs, val_split, cfg.eval_batch_size)
+    test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size)
+    has_val = len(val_split.labels) > 0
+    record = {
+        "epoch": epoch, "steps": state["global_step"],
+        "train_cost": cost_sum / max(seen, 1), "train_acc": correct_sum / max(seen, 1),
+        "val_cost": val_cost if has_val else None, "val_acc": val_acc if has_val else None,
+        "test_cost": test_cost, "test_acc": test_acc,
+        "seconds": seconds, "train_images_per_sec": seen / max(seconds, 1e-9),
+    }
+    state["history"].append(record)
+    # The best pass is chosen on the held-out validation images, never on the test set (the book's leak).
+    if not has_val or state["best_val_acc"] is None or val_acc > state["best_val_acc"]:
+        state["best_epoch"], state["best_val_acc"] = epoch, (val_acc if has_val else None)
+        save_checkpoint(checkpoint_dir, BEST, programs.main, dict(state, config=asdict(cfg)))
+    state.update(epoch=epoch + 1, batch=0, partial=[0.0, 0.0, 0, 0.0])
+    _save_last(cfg, programs, checkpoint_dir, state)
+    handler(EndPass(epoch, dict(record)))
+
+
+def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source, started):
+    if state["best_epoch"] is None:
+        raise UserError("no pass completed: raise --max-steps or --epochs so at least one pass finishes")
+    load_checkpoint(checkpoint_dir, BEST, programs.main, exe)
+    test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size)
+    seconds = time.perf_counter() - started
+    metrics = {
+        "model": cfg.model, "best_epoch": state["best_epoch"], "val_acc": state["best_val_acc"],
+        "test_acc": test_acc, "test_cost": test_cost, "test_images": int(len(test_split.labels)),
+        "history": state["history"], "config": asdict(cfg), "data_source": source,
+        "params": sum(row.params for row in programs.summary), "ir": cfg.ir,
+        "paddle_version": paddle.__version__, "python_version": platform.python_version(),
+        "input": {"name": programs.image.name, "shape": [-1, 1, 28, 28], "dtype": "float32", "range": [-1, 1]},
+        "output": {"name": "softmax probabilities", "shape": [-1, 10], "dtype": "float32"},
+    }
+    extra = {"metrics.json": write_json(metrics)}
+    if cfg.plot:
+        extra["curves.png"] = curves_png(state["history"], f"{cfg.model}: best pass {state['best_epoch']}")
+    export_inference_model(save_dir, [programs.image], [programs.prediction], exe, programs.test, ir=cfg.ir,
+                           extra_files=extra)
+    return TrainResult(history=state["history"], best_epoch=state["best_epoch"],
+                       best_val_acc=state["best_val_acc"], test_acc=test_acc, test_cost=test_cost,
+                       save_dir=Path(save_dir), checkpoint_dir=Path(checkpoint_dir), data_source=source,
+                       seconds=seconds, config=asdict(cfg))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg, ns = parse_args(argv)
+    if ns.summary:
+        print(format_summary(cfg.model, build_programs(cfg).summary))
+        return 0
+    logger = JsonLog(cfg.log_every) if cfg.log_format == "json" else BookTextLog(cfg.log_every)
+    try:
+        train(cfg, event_handler=logger)
+    except TrainingInterrupted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def cli() -> None:
+    sys.exit(run_cli(main))
+
+
+if __name__ == "__main__":
+    cli()

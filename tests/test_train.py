@@ -1,0 +1,204 @@
+"""Training pipeline tests on small subsets: python -m pytest -q tests/test_train.py"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legacy_mnist.config import TrainConfig
+from legacy_mnist.errors import UserError
+from legacy_mnist.events import EndIteration, EndPass, EndTraining
+from legacy_mnist.program import build_programs
+from legacy_mnist.train import TrainingDiverged, train
+
+SMALL = dict(train_limit=2000, test_limit=500, val_size=500, epochs=2, log_every=1000, plot=False)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def small_cfg(tmp_path: Path, tag: str = "run", **changes) -> TrainConfig:
+    return TrainConfig(checkpoint_dir=str(tmp_path / tag / "ck"), save_dir=str(tmp_path / tag / "export"),
+                       **dict(SMALL, **changes))
+
+
+def curve(result) -> list[tuple]:
+    return [(r["train_cost"], r["val_acc"], r["test_acc"]) for r in result.history]
+
+
+def run_cli(*args: str, timeout: float = 240, **popen) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "legacy_mnist.train", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=popen.pop("cwd", REPO), **popen)
+
+
+@pytest.mark.parametrize("model,params", [("softmax", 7850), ("mlp", 199210), ("cnn", 33620), ("lenet5", 44426)])
+def test_summary_matches_program_parameters(model, params):
+    programs = build_programs(TrainConfig(model=model))
+    trainable = [p for p in programs.main.global_block().all_parameters() if p.trainable]
+    assert sum(row.params for row in programs.summary) == sum(int(np.prod(p.shape)) for p in trainable) == params
+
+
+@pytest.mark.parametrize("ir", ["legacy", "pir"])
+def test_test_program_is_cloned_before_minimize(ir):
+    programs = build_programs(TrainConfig(model="cnn", ir=ir))
+    op_names = lambda prog: [op.type if ir == "legacy" else op.name() for op in prog.global_block().ops]
+    train_ops, test_ops = op_names(programs.main), op_names(programs.test)
+    assert any("adam" in name for name in train_ops) and any("grad" in name for name in train_ops)
+    assert not [name for name in test_ops if "adam" in name or "grad" in name]
+
+
+@pytest.mark.parametrize("model", ["softmax", "mlp", "cnn", "lenet5"])
+def test_each_model_trains_and_exports(mnist_cache, tmp_path, model):
+    result = train(small_cfg(tmp_path, model=model))
+    assert len(result.history) == 2
+    assert result.test_acc > 0.6, result.history  # chance is 0.1; 2 short passes reach 0.7-0.9
+    assert result.history[1]["train_cost"] < result.history[0]["train_cost"]
+    files = {p.name for p in result.save_dir.iterdir()}
+    assert {"model.pdmodel", "model.pdiparams", "metrics.json"} <= files
+    metrics = json.loads((result.save_dir / "metrics.json").read_text())
+    assert metrics["model"] == model and metrics["best_epoch"] == result.best_epoch
+    assert metrics["test_acc"] == pytest.approx(result.history[result.best_epoch]["test_acc"])
+
+
+def test_same_seed_same_metrics_and_other_seed_differs(mnist_cache, tmp_path):
+    first = train(small_cfg(tmp_path, "a", model="lenet5"))
+    second = train(small_cfg(tmp_path, "b", model="lenet5"))
+    other = train(small_cfg(tmp_path, "c", model="lenet5", seed=7))
+    assert curve(first) == curve(second)
+    assert curve(first) != curve(other)
+
+
+def test_resume_after_a_pass_matches_uninterrupted_run(mnist_cache, tmp_path):
+    straight = train(small_cfg(tmp_path, "straight", lr_schedule="cosine"))
+    train(small_cfg(tmp_path, "resumed", epochs=1, lr_schedule="cosine"))
+    resumed = train(small_cfg(tmp_path, "resumed", resume=True, lr_schedule="cosine"))
+    assert curve(resumed) == curve(straight)
+    assert resumed.test_acc == straight.test_acc
+
+
+def test_sigterm_mid_pass_checkpoints_and_resume_matches(mnist_cache, tmp_path):
+    args = ["--train-limit", "6000", "--test-limit", "300", "--val-size", "300", "--epochs", "2", "--no-plot",
+            "--log-format", "json", "--log-every", "1"]
+    straight = run_cli(*args, "--checkpoint-dir", str(tmp_path / "a"), "--save-dir", str(tmp_path / "ea"))
+    assert straight.returncode == 0, straight.stderr
+    dirs = ["--checkpoint-dir", str(tmp_path / "b"), "--save-dir", str(tmp_path / "eb")]
+    proc = subprocess.Popen([sys.executable, "-m", "legacy_mnist.train", *args, *dirs], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # wait until training is under way, then stop it mid-pass
+        if '"global_step": 20,' in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "--resume" in err and err.count("\n") == 1
+    meta = json.loads((tmp_path / "b" / "last" / "meta.json").read_text())
+    assert meta["epoch"] == 0 and 20 <= meta["batch"] < 94
+    resumed = run_cli(*args, *dirs, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = lambda out: [json.loads(l) for l in out.splitlines() if '"event": "epoch"' in l]
+    drop = lambda records: [{k: v for k, v in r.items() if k not in ("seconds", "train_images_per_sec")}
+                            for r in records]
+    assert drop(epochs(resumed.stdout)) == drop(epochs(straight.stdout))
+
+
+def test_event_handler_gets_v2_style_events(mnist_cache, tmp_path):
+    events = []
+    result = train(small_cfg(tmp_path, model="softmax", epochs=1, train_limit=640, batch_size=64), events.append)
+    iterations = [e for e in events if isinstance(e, EndIteration)]
+    passes = [e for e in events if isinstance(e, EndPass)]
+    assert [e.batch_id for e in iterations] == list(range(10)) and {e.pass_id for e in iterations} == {0}
+    assert all(np.isfinite(e.cost) and 0 <= e.metrics["acc"] <= 1 for e in iterations)
+    assert len(passes) == 1 and passes[0].metrics["test_acc"] == result.history[0]["test_acc"]
+    assert isinstance(events[-1], EndTraining) and events[-1].result is result
+
+
+def test_legacy_reader_path_reaches_same_accuracy(mnist_cache, tmp_path):
+    fast = train(small_cfg(tmp_path, "array", model="mlp"))
+    legacy = train(small_cfg(tmp_path, "legacy", model="mlp", reader="legacy"))
+    again = train(small_cfg(tmp_path, "legacy2", model="mlp", reader="legacy"))
+    assert curve(legacy) == curve(again)  # repeatable for a seed
+    assert abs(legacy.test_acc - fast.test_acc) < 0.04, (legacy.test_acc, fast.test_acc)
+
+
+def test_pir_trains_and_exports_json(mnist_cache, tmp_path):
+    result = train(small_cfg(tmp_path, model="cnn", ir="pir", epochs=1))
+    assert result.test_acc > 0.6
+    assert (result.save_dir / "model.json").is_file() and not (result.save_dir / "model.pdmodel").exists()
+
+
+def test_divergence_stops_and_keeps_last_good_checkpoint(mnist_cache, tmp_path):
+    cfg = small_cfg(tmp_path, model="mlp", epochs=1)
+    train(cfg)
+    last = Path(cfg.checkpoint_dir) / "last" / "meta.json"
+    before = last.read_bytes()
+    with pytest.raises(TrainingDiverged, match="diverged"):
+        train(cfg.with_changes(epochs=2, resume=True, optimizer="sgd", learning_rate=1e12))
+    assert last.read_bytes() == before
+
+
+def test_checkpoint_dir_is_locked_against_a_second_training(mnist_cache, tmp_path):
+    from legacy_mnist.checkpoint import CheckpointLock
+
+    with CheckpointLock(tmp_path / "ck"):
+        with pytest.raises(UserError, match="in use"):
+            train(small_cfg(tmp_path).with_changes(checkpoint_dir=str(tmp_path / "ck")))
+
+
+def test_cli_json_log_schema(mnist_cache, tmp_path):
+    out = run_cli("--dry-run", "--model", "softmax", "--log-format", "json", "--checkpoint-dir",
+                  str(tmp_path / "ck"), "--save-dir", str(tmp_path / "export"))
+    assert out.returncode == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [r["event"] for r in records]
+    assert kinds.count("final") == 1 and kinds[-1] == "final" and "epoch" in kinds and "step" in kinds
+    step = next(r for r in records if r["event"] == "step")
+    assert {"epoch", "step", "cost", "acc", "global_step"} <= set(step)
+    epoch = next(r for r in records if r["event"] == "epoch")
+    assert {"epoch", "train_cost", "train_acc", "val_acc", "test_acc", "train_images_per_sec"} <= set(epoch)
+    final = records[-1]
+    assert {"best_epoch", "test_acc", "save_dir"} <= set(final) and Path(final["save_dir"]).is_dir()
+    assert "W0" not in out.stderr and "Warning" not in out.stderr  # no glog or deprecation noise
+
+
+def test_cli_text_log_has_the_books_lines(mnist_cache, tmp_path):
+    out = run_cli("--dry-run", "--checkpoint-dir", str(tmp_path / "ck"), "--save-dir", str(tmp_path / "e"))
+    assert out.returncode == 0, out.stderr
+    assert "Pass 0, Batch 0, Cost " in out.stdout
+    assert "Test with Epoch 0, avg_cost: " in out.stdout
+    assert "The classification accuracy is " in out.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--device", "gpu"], "--device gpu"),
+    (["--use_gpu", "True"], "--device gpu"),
+    (["--epochs", "0"], "--epochs"),
+    (["--batch-size", "-3"], "--batch-size"),
+    (["--model", "resnet"], "--model"),
+    (["--use_gpu", "maybe"], "--use_gpu"),
+])
+def test_cli_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
+    out = run_cli(*args, "--dry-run", "--checkpoint-dir", str(tmp_path / "ck"), "--save-dir", str(tmp_path / "e"),
+                  timeout=60)
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_use_gpu_false_means_cpu():
+    from legacy_mnist.config import parse_args
+
+    assert parse_args(["--use_gpu", "False"])[0].device == "cpu"  # the book's type=bool made this True
+    assert parse_args(["--use_gpu", "1"])[0].device == "gpu"
+
+
+def test_unwritable_checkpoint_dir_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    out = run_cli("--dry-run", "--checkpoint-dir", str(blocker / "ck"), "--save-dir", str(tmp_path / "e"),
+                  timeout=60)
+    assert out.returncode == 2 and "--checkpoint-dir" in out.stderr, out.stderr
