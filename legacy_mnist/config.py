@@ -166,6 +166,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     values = {f.name: getattr(ns, f.name) for f in fields(TrainConfig) if hasattr(ns, f.name)}
     if ns.use_gpu is not None:
         values["device"] = "gpu" if _parse_bool(ns.use_gpu) else "cpu"
+    cfg = validate(TrainConfig(**values))
     if ns.dry_run:
-        values.update(DRY_RUN)
-    return validate(TrainConfig(**values)), ns
+        cfg = cfg.with_changes(**DRY_RUN)
+    return cfg, ns

@@ -15,10 +15,22 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-class UserError(Exception):
+class ReportedError(Exception):
+    """An error whose message is complete for the user: printed on one line, no traceback."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UserError(ReportedError):
     """A mistake in the user's arguments or input: reported on one line, exit code 2."""
 
     exit_code = EXIT_USAGE
+
+
+class PipelineFailure(ReportedError):
+    """The run itself failed (e.g. training diverged): reported on one line, exit code 1."""
+
+    exit_code = EXIT_FAILURE
 
 
 class DataError(UserError):
@@ -40,7 +52,7 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     """
     try:
         return main(argv)
-    except UserError as exc:
+    except ReportedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -23,23 +23,23 @@ import numpy as np
 from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
 from .config import TrainConfig, parse_args, validate
 from .dataset import iterate_batches, load_split, train_val_split
-from .errors import UserError, run_cli
+from .errors import PipelineFailure, ReportedError, UserError, run_cli
 from .events import BeginPass, EndIteration, EndPass, EndTraining
 from .export import export_inference_model, write_json
 from .logs import BookTextLog, JsonLog
 from .nets import format_summary
 from .normalize import normalize
-from .paddle_env import import_paddle, ir_guard
+from .paddle_env import configure_logging, import_paddle, ir_guard
 from .plots import curves_png
 from .program import Programs, build_programs
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(PipelineFailure):
     """The cost became NaN or infinite; the last good checkpoint is kept."""
 
 
-class TrainingInterrupted(Exception):
-    """SIGINT/SIGTERM arrived; a consistent checkpoint was written before stopping."""
+class TrainingInterrupted(ReportedError):
+    """SIGINT/SIGTERM arrived; a consistent checkpoint was written before stopping (exit 128 + signal)."""
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
@@ -161,11 +161,12 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     paddle = import_paddle(cfg.verbose)
     place = select_device(paddle, cfg.device)
     if cfg.num_threads:
-        paddle.set_num_threads(cfg.num_threads) if hasattr(paddle, "set_num_threads") else None
+        paddle.base.core.set_num_threads(cfg.num_threads)
     train_split, val_split, test_split, source = prepare_data(cfg, log)
     steps_per_epoch = math.ceil(len(train_split.labels) / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
-    programs = build_programs(cfg, total_steps)
+    # The LR schedule spans the whole run; --max-steps only cuts it short, so a cut run resumes exactly.
+    programs = build_programs(cfg, cfg.epochs * steps_per_epoch)
+    total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else cfg.max_steps
     checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
     stop = _StopFlag()
     scope = paddle.static.Scope()
@@ -230,9 +231,10 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
         cost, acc = exe.run(programs.main, feed=feed, fetch_list=programs.train_fetches)
         cost, acc = float(cost), float(acc)
         if not _finite(cost):
-            raise TrainingDiverged(
-                f"training diverged at pass {epoch}, batch {batch_id}: cost is {cost} (try a lower --lr); "
-                f"last good checkpoint kept in {checkpoint_dir / LAST}")
+            kept = (f"last good checkpoint kept in {checkpoint_dir / LAST}" if read_meta(checkpoint_dir, LAST)
+                    else "no checkpoint had been written yet")
+            raise TrainingDiverged(f"training diverged at pass {epoch}, batch {batch_id}: cost is {cost} "
+                                   f"(try a lower --lr); {kept}")
         if programs.lr_scheduler is not None:
             programs.lr_scheduler.step()
         cost_sum, correct_sum, seen = cost_sum + cost * size, correct_sum + acc * size, seen + size
@@ -295,15 +297,12 @@ def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     cfg, ns = parse_args(argv)
+    configure_logging(cfg.verbose)  # before anything imports paddle
     if ns.summary:
         print(format_summary(cfg.model, build_programs(cfg).summary))
         return 0
     logger = JsonLog(cfg.log_every) if cfg.log_format == "json" else BookTextLog(cfg.log_every)
-    try:
-        train(cfg, event_handler=logger)
-    except TrainingInterrupted as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    train(cfg, event_handler=logger)
     return 0
 
 
