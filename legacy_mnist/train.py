@@ -193,6 +193,11 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     return result
 
 
+# Settings that change what a step computes; a resumed run must keep them (epochs may grow, logs may change).
+RESUME_MUST_MATCH = ("model", "activation", "batch_size", "optimizer", "learning_rate", "lr_schedule",
+                     "weight_decay", "seed", "val_size", "ir", "reader", "train_limit", "data_dir")
+
+
 def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log) -> dict:
     fresh = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "partial": [0.0, 0.0, 0, 0.0],
              "best_epoch": None, "best_val_acc": None}
@@ -202,9 +207,12 @@ def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, e
     if meta is None:
         log(f"--resume: no checkpoint in {checkpoint_dir / LAST}; starting from scratch")
         return fresh
-    if meta["config"]["model"] != cfg.model or meta["config"]["optimizer"] != cfg.optimizer:
-        raise UserError(f"--resume: {checkpoint_dir / LAST} holds a {meta['config']['model']}/"
-                        f"{meta['config']['optimizer']} run, not {cfg.model}/{cfg.optimizer}")
+    saved = meta["config"]
+    for name in RESUME_MUST_MATCH:
+        if saved.get(name) != getattr(cfg, name):
+            raise UserError(f"--resume: {checkpoint_dir / LAST} was trained with --{name.replace('_', '-')} "
+                            f"{saved.get(name)}, not {getattr(cfg, name)}; use the same settings or a new "
+                            f"--checkpoint-dir")
     load_checkpoint(checkpoint_dir, LAST, programs.main, exe)
     if programs.lr_scheduler is not None and meta["global_step"]:
         programs.lr_scheduler.step(meta["global_step"])

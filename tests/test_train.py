@@ -136,11 +136,18 @@ def test_pir_trains_and_exports_json(mnist_cache, tmp_path):
 def test_divergence_stops_and_keeps_last_good_checkpoint(mnist_cache, tmp_path):
     cfg = small_cfg(tmp_path, model="mlp", epochs=1, optimizer="sgd")
     train(cfg)
-    last = Path(cfg.checkpoint_dir) / "last" / "meta.json"
-    before = last.read_bytes()
-    with pytest.raises(TrainingDiverged, match="diverged"):
-        train(cfg.with_changes(epochs=2, resume=True, learning_rate=1e38))
-    assert last.read_bytes() == before
+    last = Path(cfg.checkpoint_dir) / "last"
+    before = {p.name: p.read_bytes() for p in last.iterdir()}
+    with pytest.raises(TrainingDiverged, match="last good checkpoint kept"):
+        train(cfg.with_changes(learning_rate=1e38))
+    assert {p.name: p.read_bytes() for p in last.iterdir()} == before
+
+
+def test_resume_refuses_changed_training_settings(mnist_cache, tmp_path):
+    cfg = small_cfg(tmp_path, model="softmax", epochs=1)
+    train(cfg)
+    with pytest.raises(UserError, match="--learning-rate"):
+        train(cfg.with_changes(epochs=2, resume=True, learning_rate=0.5))
 
 
 def test_checkpoint_dir_is_locked_against_a_second_training(mnist_cache, tmp_path):
