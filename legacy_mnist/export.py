@@ -5,12 +5,24 @@ Run:  python -m legacy_mnist.export --model-dir inference_model/cnn --onnx cnn.o
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping, Sequence
 
-from .atomic import staged_dir
-from .paddle_env import import_paddle, ir_guard
+import numpy as np
+
+from .atomic import atomic_write_bytes, staged_dir
+from .errors import EXIT_OK, ModelError, UserError, run_cli
+from .model_files import ModelFiles, find_model_files
+from .normalize import to_model_input
+from .paddle_env import configure_logging, import_paddle, ir_guard
 
 MODEL_PREFIX = "model"  # files: model.pdmodel + model.pdiparams (legacy IR) or model.json (PIR)
 INPUT_NAME = "img"
@@ -45,3 +57,160 @@ def export_inference_model(
 
 def write_json(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------ ONNX
+ONNX_OPSET = 11  # ONNX Runtime since 1.2 and most other runtimes run opset 11
+ONNX_TOLERANCE = 1e-4  # largest allowed |ONNX Runtime - Paddle| on a probability
+DEFAULT_CHECK_IMAGES = 500
+
+
+@dataclass(frozen=True)
+class OnnxReport:
+    path: Path
+    opset: int
+    size_bytes: int
+    images: int  # MNIST test images both runtimes predicted
+    max_abs_diff: float  # largest |ORT - Paddle| over all probabilities
+    same_digit: int  # images where both picked the same digit
+
+
+@contextlib.contextmanager
+def _captured_output(enabled: bool) -> Iterator[list[str]]:
+    """Send the process's stdout/stderr (file descriptors, so C++ prints too) to a temp file.
+
+    paddle2onnx prints progress from C++ and Python; batch scripts want only our line. The captured text
+    is handed back so a failure can quote it.
+    """
+    lines: list[str] = []
+    if not enabled:
+        yield lines
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    python_level = io.StringIO()  # sys.stdout may not be fd 1 (pytest, notebooks): catch both
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
+                yield lines
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+            lines.extend(python_level.getvalue().splitlines())
+
+
+def _require_onnx_tools():
+    # paddle2onnx installs onnxruntime by itself when it is missing: refuse before that can happen.
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise UserError("ONNX export needs onnxruntime: pip install onnxruntime (before paddle2onnx)") from None
+    import_paddle()
+    try:
+        import paddle2onnx
+    except ImportError:
+        raise UserError("ONNX export needs paddle2onnx: pip install paddle2onnx==2.1.0") from None
+    return paddle2onnx
+
+
+def paddle_to_onnx_bytes(files: ModelFiles, opset: int = ONNX_OPSET, verbose: bool = False) -> bytes:
+    """Convert a Paddle export (legacy .pdmodel or PIR .json) to an ONNX model, returned as bytes."""
+    paddle2onnx = _require_onnx_tools()
+    error = None
+    with _captured_output(not verbose) as log:
+        try:
+            # save_file=None returns the bytes and skips paddle2onnx's optional optimiser, which would
+            # auto-install packages; we write the file ourselves, atomically.
+            data = paddle2onnx.export(str(files.model), str(files.params), save_file=None, opset_version=opset)
+        except Exception as exc:  # noqa: BLE001 - paddle2onnx logs its own error and returns nothing
+            data, error = None, exc
+    if not isinstance(data, bytes) or not data:
+        reasons = [line for line in log if "rror" in line] or [str(error or "no model returned")]
+        raise ModelError(f"{files.model}: paddle2onnx could not convert it ({reasons[-1].strip()[:200]})")
+    return data
+
+
+def convert_to_onnx(
+    model_dir: str | Path,
+    onnx_path: str | Path,
+    check_images: np.ndarray,
+    *,
+    opset: int = ONNX_OPSET,
+    tolerance: float = ONNX_TOLERANCE,
+    verbose: bool = False,
+) -> OnnxReport:
+    """Convert an export to ONNX, check ONNX Runtime against Paddle on `check_images`, write atomically.
+
+    `check_images` are uint8 [N, 28, 28] digits (e.g. MNIST test images). Nothing is written when the two
+    runtimes disagree by more than `tolerance` on any probability (ModelError).
+    """
+    import onnxruntime
+
+    from .infer import load_model  # the deployment loader: the same code that will run the file
+
+    files = find_model_files(model_dir, "paddle")
+    data = paddle_to_onnx_bytes(files, opset, verbose)
+    batch = to_model_input(check_images)
+    expected = load_model(files.model, "executor").predict(batch)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 0 if verbose else 3
+    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: batch})[0]
+    if got.shape != expected.shape:
+        raise ModelError(f"{files.model}: ONNX output shape {list(got.shape)} != Paddle's {list(expected.shape)}")
+    diff = float(np.max(np.abs(got - expected))) if len(batch) else 0.0
+    same = int(np.sum(got.argmax(axis=1) == expected.argmax(axis=1)))
+    if not diff <= tolerance:
+        raise ModelError(
+            f"{files.model}: ONNX Runtime differs from Paddle by {diff:.3g} (> {tolerance:g}); not written"
+        )
+    path = atomic_write_bytes(onnx_path, data)
+    return OnnxReport(path, opset, len(data), len(batch), diff, same)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m legacy_mnist.export",
+        description="Convert an exported model to ONNX and check ONNX Runtime against Paddle.",
+    )
+    parser.add_argument("--model-dir", required=True, help="export directory or model file (required)")
+    parser.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write (required)")
+    parser.add_argument("--opset", type=int, default=ONNX_OPSET, help=f"ONNX opset version (default: {ONNX_OPSET})")
+    parser.add_argument("--check-images", type=int, default=DEFAULT_CHECK_IMAGES,
+                        help=f"MNIST test images to compare the runtimes on (default: {DEFAULT_CHECK_IMAGES})")
+    parser.add_argument("--tolerance", type=float, default=ONNX_TOLERANCE,
+                        help=f"largest allowed probability difference (default: {ONNX_TOLERANCE:g})")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show converter and Paddle logs (default: off)")
+    args = parser.parse_args(argv)
+    if args.check_images < 1:
+        parser.error("--check-images must be at least 1")
+    configure_logging(args.verbose)
+    from .dataset import load_split
+
+    split = load_split("test", log=(lambda line: print(line, file=sys.stderr)) if args.verbose else (lambda line: None))
+    images = split.images[: args.check_images]
+    report = convert_to_onnx(args.model_dir, args.onnx, images, opset=args.opset, tolerance=args.tolerance,
+                             verbose=args.verbose)
+    print(
+        f"wrote {report.path} (opset {report.opset}, {report.size_bytes / 1024:.0f} KiB); ONNX Runtime vs "
+        f"Paddle on {report.images} MNIST test images: max abs difference {report.max_abs_diff:.3g}, "
+        f"same digit on {report.same_digit}/{report.images}"
+    )
+    return EXIT_OK
+
+
+def cli() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

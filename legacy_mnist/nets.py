@@ -6,6 +6,11 @@ Each net is a function `net(img, layers, activation) -> logits` over a small `La
 legacy IR the facade emits the fluid-era `paddle.static.nn` ops (faster on CPU, and what the book
 exported); under PIR, where `static.nn.conv2d` asserts, it uses `paddle.nn` layers. The facade also records
 each layer's output shape and parameter count for `--summary`.
+
+A conv followed by a max pool (`Layers.conv_pool`) is emitted as conv -> max pool -> bias -> activation:
+max(x + b) = max(x) + b for a per-channel bias, and max pooling commutes with the monotonic activations
+(relu/tanh/sigmoid), so the function and the parameters are the book's, but the bias add, the activation
+and their gradients run on a 4x smaller tensor (docs/benchmarks.md has the measurement).
 """
 from __future__ import annotations
 
@@ -57,6 +62,29 @@ class Layers:
             out = self._activate(self.paddle.nn.Conv2D(channels, filters, size, padding=padding)(x), act)
         return self._record("conv2d", out, params)
 
+    def conv_pool(self, x, filters: int, size: int, act: str | None, pool_size: int = 2, pool_stride: int = 2):
+        """The book's conv(+bias, act) -> max pool, computed as conv -> max pool -> +bias -> act (same function)."""
+        channels = int(x.shape[1])
+        params = filters * channels * size * size + filters
+        if self.ir == "legacy":
+            conv = self.paddle.static.nn.conv2d(x, filters, size, bias_attr=False)
+            weight_name = conv.block.ops[-1].input("Filter")[0]
+        else:
+            layer = self.paddle.nn.Conv2D(channels, filters, size, bias_attr=False)
+            conv, weight_name = layer(x), layer.weight.name
+        self._record("conv2d", conv, params)
+        pooled = self.pool(conv, pool_size, pool_stride)
+        # Same name and initial value (zeros) as the bias the fused layer creates, so checkpoints match.
+        bias = self.paddle.static.create_parameter(
+            [filters], "float32", name=_bias_name(weight_name), is_bias=True,
+            default_initializer=self.paddle.nn.initializer.Constant(0.0))
+        return self._activate(self._add_channel_bias(pooled, bias), act)
+
+    def _add_channel_bias(self, x, bias):
+        # A [1, C, 1, 1] view broadcasts the same way in every runtime; elementwise_add's legacy `axis=1` is
+        # lost when Paddle Inference translates the program to PIR.
+        return x + self.paddle.reshape(bias, [1, -1, 1, 1])
+
     def pool(self, x, size: int = 2, stride: int = 2):
         out = self.paddle.nn.functional.max_pool2d(x, size, stride)
         return self._record("max_pool2d", out, 0)
@@ -82,6 +110,12 @@ class Layers:
         return self._record("fc", out, params)
 
 
+def _bias_name(weight_name: str) -> str:
+    """conv2d_0.w_0 -> conv2d_0.b_0: the name Paddle gives a conv layer's own bias."""
+    stem, dot, suffix = weight_name.rpartition(".")
+    return f"{stem}.b_{suffix[2:]}" if dot and suffix.startswith("w_") else f"{weight_name}.bias"
+
+
 def softmax_regression(img, layers: Layers, activation: str | None):
     """Book: one fully connected layer straight to the 10 classes (about 92.3%)."""
     return layers.fc(img, 10, None)
@@ -96,16 +130,16 @@ def multilayer_perceptron(img, layers: Layers, activation: str | None):
 
 def book_cnn(img, layers: Layers, activation: str | None):
     """Book's LeNet-5: conv-pool(20, 5x5) -> batch norm -> conv-pool(50, 5x5) -> fc 10 (about 99.2%)."""
-    x = layers.pool(layers.conv(img, 20, 5, activation))
+    x = layers.conv_pool(img, 20, 5, activation)
     x = layers.batch_norm(x)
-    x = layers.pool(layers.conv(x, 50, 5, activation))
+    x = layers.conv_pool(x, 50, 5, activation)
     return layers.fc(x, 10, None)
 
 
 def classic_lenet5(img, layers: Layers, activation: str | None):
     """LeCun's 6-16-120-84-10 on unpadded 28x28 input: 44,426 parameters."""
-    x = layers.pool(layers.conv(img, 6, 5, activation))
-    x = layers.pool(layers.conv(x, 16, 5, activation))
+    x = layers.conv_pool(img, 6, 5, activation)
+    x = layers.conv_pool(x, 16, 5, activation)
     x = layers.fc(x, 120, activation)
     x = layers.fc(x, 84, activation)
     return layers.fc(x, 10, None)

@@ -1,0 +1,25 @@
+"""The ONNX Runtime peer: a plain `InferenceSession` on the ONNX file converted from our export.
+
+Run by the driver:  python -m bench.ort_peer infer SPEC_JSON
+No wrapper around `session.run`, so this is the runtime's own cost; intra-op threads = the bench's --threads.
+"""
+from __future__ import annotations
+
+from bench.common import main_guard, test_inputs, time_inference
+
+
+def inference(spec: dict) -> dict:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = spec["threads"]
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(spec["onnx"], options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return time_inference(lambda batch: session.run(None, {name: batch})[0], test_inputs(spec["batch"]), spec)
+
+
+WORKERS = {"infer": inference}
+
+if __name__ == "__main__":
+    main_guard(lambda kind, spec: WORKERS[kind](spec))

@@ -1,0 +1,92 @@
+"""Our pipeline under measurement: `legacy_mnist.train.train` and `legacy_mnist.infer.load_model`, as shipped.
+
+Run by the driver:  python -m bench.ours train|t99|infer SPEC_JSON
+Every figure comes from the public entry points (events and predict calls), so what is timed is what users
+run: feeding, fetching the cost and accuracy every step, the event handler, evaluation and checkpoints.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bench.common import main_guard, test_inputs, time_inference
+
+
+def _config(spec: dict, **changes):
+    from legacy_mnist.config import TrainConfig
+
+    work = Path(spec["workdir"])
+    base = dict(model="cnn", batch_size=spec["batch_size"], optimizer="adam", seed=spec["seed"],
+                num_threads=spec["threads"], checkpoint_dir=str(work / "checkpoints"),
+                save_dir=str(work / "export"), plot=False, log_every=10**9)
+    return TrainConfig(**dict(base, **changes))
+
+
+def train_throughput(spec: dict) -> dict:
+    """img/s between the end of step `warmup` and the end of step `warmup + steps` of a real run."""
+    from legacy_mnist.events import EndIteration
+    from legacy_mnist.train import train
+
+    warmup, steps = spec["warmup"], spec["steps"]
+    stamps: dict[int, float] = {}
+
+    def handler(event):
+        if isinstance(event, EndIteration) and event.global_step in (warmup, warmup + steps):
+            stamps[event.global_step] = time.perf_counter()
+
+    # Evaluation at the end of the (cut) pass is not timed: keep it short.
+    cfg = _config(spec, epochs=1, max_steps=warmup + steps, test_limit=1000)
+    result = train(cfg, handler, log=lambda message: None)
+    seconds = stamps[warmup + steps] - stamps[warmup]
+    return {"img_per_s": steps * spec["batch_size"] / seconds, "export": str(result.save_dir)}
+
+
+class _Reached(Exception):
+    pass
+
+
+def time_to_accuracy(spec: dict) -> dict:
+    """Seconds from calling `train` (data loading included) to the end of the first pass whose test accuracy
+    reaches `target`; the run stops there. Evaluation (validation + test) runs after every pass, as shipped."""
+    from legacy_mnist.events import EndPass
+    from legacy_mnist.train import train
+
+    passes: list[dict] = []
+    start = time.perf_counter()
+
+    def handler(event):
+        if isinstance(event, EndPass):
+            passes.append(dict(event.metrics, wall=time.perf_counter() - start))
+            if event.metrics["test_acc"] >= spec["target"]:
+                raise _Reached
+
+    cfg = _config(spec, epochs=spec["max_epochs"], train_limit=spec.get("train_limit"))
+    try:
+        train(cfg, handler, log=lambda message: None)
+    except _Reached:
+        pass
+    reached = bool(passes) and passes[-1]["test_acc"] >= spec["target"]
+    return {
+        "seconds": passes[-1]["wall"] if reached else None,
+        "reached": reached,
+        "passes": len(passes),
+        "test_acc": [p["test_acc"] for p in passes],
+        "pass_img_per_s": [p["train_images_per_sec"] for p in passes],
+    }
+
+
+def inference(spec: dict) -> dict:
+    """Latency and throughput of `load_model(model_dir, backend)` (backend None: the default path)."""
+    from legacy_mnist.infer import load_model
+
+    backend = spec.get("backend")
+    # Threads go through the public `threads` argument only: what a backend does with it is the pipeline's.
+    kwargs = {"threads": spec["threads"]} if backend is None else {"backend": backend, "threads": spec["threads"]}
+    model = load_model(spec["model_dir"], **kwargs)
+    return time_inference(model.predict, test_inputs(spec["batch"]), spec)
+
+
+WORKERS = {"train": train_throughput, "t99": time_to_accuracy, "infer": inference}
+
+if __name__ == "__main__":
+    main_guard(lambda kind, spec: WORKERS[kind](spec))

@@ -1,0 +1,290 @@
+"""Evaluate an exported model: test accuracy, per-class accuracy, confusion matrix, and pictures of it.
+
+Run:  python -m legacy_mnist.evaluate --model-dir inference_model/cnn --plot confusion.png \
+          --misclassified wrong.png --samples samples.png [--format json]
+      python -m legacy_mnist.evaluate --photos 500 --preprocess book   (test digits rendered as photos)
+
+Reads only the exported files (like `infer`). By default the MNIST test split goes straight to the model
+(normalised as in training); `--photos N` first renders N test digits as ink-on-paper photos
+(`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .atomic import atomic_write_bytes, atomic_write_text
+from .errors import EXIT_OK, run_cli
+from .infer import BACKENDS, NUM_CLASSES, Model, load_model
+from .normalize import to_model_input
+from .paddle_env import configure_logging
+from .preprocess import PREPROCESS_MODES
+
+DEFAULT_BATCH_SIZE = 500
+GALLERY_LIMIT = 60  # misclassified digits drawn (the worst, most confident mistakes first)
+SAMPLE_COUNT = 40
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    count: int
+    correct: int
+    confusion: np.ndarray  # int64 [10, 10]: rows = true digit, columns = predicted digit
+    predictions: np.ndarray  # int64 [N]; -1 where preprocessing found no digit (counted as wrong)
+    confidences: np.ndarray  # float32 [N]: probability of the predicted digit (0 where -1)
+    unreadable_per_class: np.ndarray  # int64 [10]: images per true digit that had no prediction
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.count if self.count else 0.0
+
+    @property
+    def unreadable(self) -> int:
+        return int(self.unreadable_per_class.sum())
+
+    @property
+    def support(self) -> np.ndarray:
+        return self.confusion.sum(axis=1) + self.unreadable_per_class
+
+    @property
+    def per_class_correct(self) -> np.ndarray:
+        return np.diag(self.confusion).copy()
+
+    @property
+    def per_class_accuracy(self) -> np.ndarray:
+        support = self.support
+        return np.where(support > 0, self.per_class_correct / np.maximum(support, 1), 0.0)
+
+
+def summarize(labels: np.ndarray, probs: np.ndarray, readable: np.ndarray | None = None) -> Evaluation:
+    """Accuracy and confusion matrix from labels [N] and probabilities [N, 10]; rows with readable=False
+    count as wrong and stay out of the matrix."""
+    labels = np.asarray(labels, dtype=np.int64)
+    readable = np.ones(len(labels), dtype=bool) if readable is None else np.asarray(readable, dtype=bool)
+    predictions = np.where(readable, probs.argmax(axis=1), -1).astype(np.int64)
+    confidences = np.where(readable, probs.max(axis=1), 0.0).astype(np.float32)
+    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (labels[readable], predictions[readable]), 1)
+    return Evaluation(
+        count=len(labels), correct=int(np.sum(predictions == labels)), confusion=confusion,
+        predictions=predictions, confidences=confidences,
+        unreadable_per_class=np.bincount(labels[~readable], minlength=NUM_CLASSES).astype(np.int64),
+    )
+
+
+def predict_arrays(model: Model, images: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
+    """Probabilities [N, 10] for uint8 images [N, 28, 28], `batch_size` at a time."""
+    chunks = [model.predict(to_model_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+
+
+def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
+    """Evaluate `model` on uint8 digits [N, 28, 28] with int labels [N]."""
+    return summarize(labels, predict_arrays(model, images, batch_size))
+
+
+def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess: str, seed: int = 0):
+    """Render `count` digits as photos, preprocess them: (uint8 [N, 28, 28], labels, readable mask)."""
+    from PIL import Image
+
+    from .preprocess import NoDigitError, preprocess_image
+    from .synthetic import make_photo_set
+
+    photos = make_photo_set(images, labels, count, seed)
+    pixels = np.zeros((len(photos), 28, 28), dtype=np.uint8)
+    readable = np.ones(len(photos), dtype=bool)
+    for index, photo in enumerate(photos):
+        with Image.open(io.BytesIO(photo.data)) as image:
+            try:
+                pixels[index] = preprocess_image(image, preprocess)
+            except NoDigitError:
+                readable[index] = False
+    return pixels, np.array([p.label for p in photos], dtype=np.int64), readable
+
+
+# ---------------------------------------------------------------------------------------------- report
+def to_json(result: Evaluation, meta: dict | None = None) -> dict:
+    return {
+        **(meta or {}),
+        "count": result.count,
+        "correct": result.correct,
+        "accuracy": result.accuracy,
+        "unreadable": result.unreadable,
+        "per_class": [
+            {"digit": d, "accuracy": float(result.per_class_accuracy[d]), "correct": int(result.per_class_correct[d]),
+             "support": int(result.support[d])}
+            for d in range(NUM_CLASSES)
+        ],
+        "confusion": result.confusion.tolist(),
+    }
+
+
+def format_text(result: Evaluation, meta: dict | None = None) -> str:
+    lines = [f"{key}: {value}" for key, value in (meta or {}).items()]
+    lines.append(f"Test accuracy: {result.accuracy:.4f} ({result.correct}/{result.count})")
+    if result.unreadable:
+        lines.append(f"No digit found in {result.unreadable} images (counted as wrong)")
+    lines.append("Per-class accuracy:")
+    for d in range(NUM_CLASSES):
+        lines.append(
+            f"  {d}: {result.per_class_accuracy[d]:.4f} ({result.per_class_correct[d]}/{result.support[d]})"
+        )
+    lines.append("Confusion matrix (rows: true digit, columns: predicted digit):")
+    lines.append("     " + "".join(f"{d:>6}" for d in range(NUM_CLASSES)))
+    for d in range(NUM_CLASSES):
+        lines.append(f"  {d}: " + "".join(f"{n:>6}" for n in result.confusion[d]))
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- plots
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def confusion_png(result: Evaluation, title: str = "Confusion matrix") -> bytes:
+    """The confusion matrix as a heat map with counts, rows = true digit."""
+    fig = _figure(6.4, 5.6)
+    axis = fig.add_subplot(1, 1, 1)
+    # Log colour scale: the diagonal is ~1000 per class, the mistakes worth seeing are single digits.
+    shown = np.log1p(result.confusion)
+    image = axis.imshow(shown, cmap="Blues")
+    peak = shown.max() if shown.size else 1
+    for (row, col), count in np.ndenumerate(result.confusion):
+        if count:
+            colour = "white" if shown[row, col] > 0.6 * peak else "black"
+            axis.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
+    axis.set_xticks(range(NUM_CLASSES))
+    axis.set_yticks(range(NUM_CLASSES))
+    axis.set_xlabel("predicted digit")
+    axis.set_ylabel("true digit")
+    axis.set_title(f"{title} (accuracy {result.accuracy:.4f}, n={result.count})")
+    fig.colorbar(image, ax=axis, label="log(1 + count)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _grid(images: np.ndarray, captions: list[str], title: str, columns: int = 10) -> bytes:
+    count = max(1, len(images))
+    rows = (count + columns - 1) // columns
+    fig = _figure(columns * 1.0, rows * 1.15 + 0.6)
+    for index, (pixels, caption) in enumerate(zip(images, captions)):
+        axis = fig.add_subplot(rows, columns, index + 1)
+        axis.imshow(pixels, cmap="gray", vmin=0, vmax=255)
+        axis.set_title(caption, fontsize=7)
+        axis.axis("off")
+    if not len(images):
+        axis = fig.add_subplot(1, 1, 1)
+        axis.text(0.5, 0.5, "none", ha="center", va="center")
+        axis.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def misclassified_png(images: np.ndarray, labels: np.ndarray, result: Evaluation, limit: int = GALLERY_LIMIT) -> bytes:
+    """The misclassified digits, most confident mistakes first, captioned 'true -> predicted (p)'."""
+    wrong = np.nonzero(result.predictions != labels)[0]
+    wrong = wrong[np.argsort(-result.confidences[wrong], kind="stable")][:limit]
+    captions = [
+        f"{labels[i]}->{result.predictions[i] if result.predictions[i] >= 0 else '?'} ({result.confidences[i]:.2f})"
+        for i in wrong
+    ]
+    total = int(np.sum(result.predictions != labels))
+    return _grid(images[wrong], captions, f"Misclassified: {len(wrong)} of {total} shown (true->predicted (p))")
+
+
+def samples_png(images: np.ndarray, labels: np.ndarray, result: Evaluation | None = None, count: int = SAMPLE_COUNT) -> bytes:
+    """The first `count` images with their labels (and predictions when given)."""
+    count = min(count, len(images))
+    if result is None:
+        captions = [f"label {labels[i]}" for i in range(count)]
+    else:
+        captions = [f"{labels[i]} / pred {result.predictions[i]}" for i in range(count)]
+    return _grid(images[:count], captions, "Samples: label / prediction" if result is not None else "Samples")
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m legacy_mnist.evaluate",
+        description="Report an exported model's MNIST test accuracy, per-class accuracy and confusion matrix.",
+    )
+    parser.add_argument("--model-dir", default=None,
+                        help="export directory or model file (default: ./inference_model/cnn if present, else the shipped model)")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="how to run the model (default: executor, or onnx for an .onnx model)")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
+    parser.add_argument("--photos", type=int, default=0,
+                        help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")
+    parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
+                        help="preprocessing for --photos (default: auto)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the --photos renderer (default: 0)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"images per model call (default: {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    parser.add_argument("--output", default=None, help="write the report to this file instead of stdout (default: stdout)")
+    parser.add_argument("--plot", metavar="OUT.png", default=None, help="confusion matrix PNG (default: none)")
+    parser.add_argument("--misclassified", metavar="OUT.png", default=None,
+                        help="gallery PNG of misclassified digits (default: none)")
+    parser.add_argument("--samples", metavar="OUT.png", default=None,
+                        help="grid PNG of sample images with labels and predictions (default: none)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Paddle's log output (default: off)")
+    args = parser.parse_args(argv)
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    if args.photos < 0 or args.batch_size < 1:
+        parser.error("--photos must be >= 0 and --batch-size >= 1")
+    configure_logging(args.verbose)
+    model = load_model(args.model_dir, args.backend, verbose=args.verbose)
+    from .dataset import load_split
+
+    split = load_split("test", log=(lambda line: print(line, file=sys.stderr)) if args.verbose else (lambda line: None))
+    images, labels = split.images, split.labels
+    if args.limit is not None:
+        images, labels = images[: args.limit], labels[: args.limit]
+    meta = {"model": str(model.files.model), "format": model.files.format, "backend": model.backend}
+    if args.photos:
+        images, labels, readable = photo_inputs(images, labels, args.photos, args.preprocess, args.seed)
+        probs = predict_arrays(model, images, args.batch_size)
+        result = summarize(labels, probs, readable)
+        meta["data"] = f"{len(labels)} MNIST test digits rendered as photos (seed {args.seed}), preprocess {args.preprocess}"
+    else:
+        result = evaluate(model, images, labels, args.batch_size)
+        meta["data"] = f"MNIST test, {len(labels)} images"
+    report = json.dumps(to_json(result, meta), indent=2) + "\n" if args.format == "json" else format_text(result, meta) + "\n"
+    if args.output:
+        atomic_write_text(args.output, report)
+    else:
+        sys.stdout.write(report)
+    if args.plot:
+        atomic_write_bytes(args.plot, confusion_png(result))
+    if args.misclassified:
+        atomic_write_bytes(args.misclassified, misclassified_png(images, labels, result))
+    if args.samples:
+        atomic_write_bytes(args.samples, samples_png(images, labels, result))
+    return EXIT_OK
+
+
+def cli() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

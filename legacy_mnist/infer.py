@@ -1,0 +1,513 @@
+"""Predict handwritten digits in image files with an exported model (needs no network or training code).
+
+Run:  python -m legacy_mnist.infer photo.jpg scans/ 'more/*.png'  [--format csv|json] [--top-k 3]
+      python -m legacy_mnist.infer --demo        (a few MNIST test digits, written as PNG files first)
+
+The model is read only from its exported files (model.pdmodel + model.pdiparams, model.json +
+model.pdiparams, or model.onnx) and run by Paddle's Executor (default), the Paddle Inference predictor,
+or ONNX Runtime. Input contract: `img`, float32 [N, 1, 28, 28] in [-1, 1]; output: softmax [N, 10].
+Exit status: 0 all files predicted, 1 some file failed (each reported on its own line), 2 bad arguments
+or model.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import glob
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
+from .model_files import ModelFiles, default_model_dir, find_model_files, read_param_shapes
+from .normalize import IMAGE_SHAPE, to_model_input
+from .paddle_env import configure_logging, import_paddle, ir_guard
+from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
+
+BACKENDS = ("executor", "predictor", "onnx")
+OUTPUT_FORMATS = ("text", "csv", "json")
+INPUT_NAME = "img"
+NUM_CLASSES = 10
+DEFAULT_BATCH_SIZE = 64  # images held in memory at once while predicting a long list of files
+DEMO_COUNT = 10
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
+
+
+def _one_line(exc: BaseException) -> str:
+    """Paddle's errors span many lines (user-code stack, C++ stack, hints); keep the one that says what."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[A-Z]\w*Error: ", line)]
+    tagged = [line for line in lines if re.match(r"^\([A-Z]\w+\) ", line)]
+    text = (named or tagged or lines or [type(exc).__name__])[0]
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+# ------------------------------------------------------------------------------------------- backends
+def check_parameters(files: ModelFiles) -> None:
+    """Check the .pdiparams file against the program before Paddle reads it (ModelError, one line).
+
+    Paddle reports a damaged or mismatched parameter file as a failed `load_combine` op (and its
+    predictor can crash on a damaged program), so the file's tensor headers are read here first and, for
+    legacy programs, compared with the shapes the program declares.
+    """
+    try:
+        shapes = read_param_shapes(files.params)
+    except ValueError as exc:
+        raise ModelError(f"{files.params}: damaged parameter file ({exc})") from None
+    if files.format != "legacy":
+        return
+    paddle = import_paddle()
+    try:
+        with ir_guard("legacy"):
+            program = paddle.static.deserialize_program(files.model.read_bytes())
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"{files.model}: not a Paddle program ({_one_line(exc)})") from None
+    core = paddle.base.core.VarDesc.VarType
+    skip = (core.FEED_MINIBATCH, core.FETCH_LIST, core.READER, core.RAW)
+    wanted = sorted((v.name, tuple(v.shape)) for v in program.list_vars() if v.persistable and v.type not in skip)
+    if len(wanted) != len(shapes):
+        raise ModelError(
+            f"{files.params}: holds {len(shapes)} tensors but {files.model.name} needs {len(wanted)} "
+            "(parameters of another model?)"
+        )
+    for (name, expected), found in zip(wanted, shapes):
+        if tuple(expected) != tuple(found):
+            raise ModelError(
+                f"{files.params}: {name} is {list(found)} but {files.model.name} needs {list(expected)} "
+                "(parameters of another model?)"
+            )
+
+
+class Model:
+    """An exported digit model behind one backend: `predict(float32 [N, 1, 28, 28]) -> probs [N, 10]`."""
+
+    backend = ""
+
+    def __init__(self, files: ModelFiles):
+        self.files = files
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim == 3:
+            batch = batch[:, None]
+        if batch.ndim != 4 or batch.shape[1:] != IMAGE_SHAPE:
+            raise ValueError(f"expected a float32 batch of shape [N, 1, 28, 28], got {list(batch.shape)}")
+        if batch.shape[0] == 0:
+            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
+        return np.asarray(self._run(np.ascontiguousarray(batch)), dtype=np.float32)
+
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def check_contract(self) -> "Model":
+        """Run one blank image through the model: a model of another shape fails here, in one line."""
+        try:
+            probs = self.predict(to_model_input(np.zeros((1, 28, 28), dtype=np.uint8)))
+        except ModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Paddle/ORT raise many types for a broken model
+            raise ModelError(f"{self.files.model}: cannot run the model ({_one_line(exc)})") from None
+        if probs.shape != (1, NUM_CLASSES):
+            raise ModelError(
+                f"{self.files.model}: not an MNIST digit model (output shape {list(probs.shape)}, "
+                f"expected [N, {NUM_CLASSES}])"
+            )
+        if not np.all(np.isfinite(probs)) or abs(float(probs.sum()) - 1.0) > 1e-3:
+            raise ModelError(f"{self.files.model}: output is not softmax probabilities (corrupted parameters?)")
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.files.model)!r}, format={self.files.format!r})"
+
+
+class ExecutorModel(Model):
+    """`paddle.static.load_inference_model` + `Executor` in a private Scope, as the book did."""
+
+    backend = "executor"
+
+    def __init__(self, files: ModelFiles):
+        super().__init__(files)
+        paddle = import_paddle()
+        self._paddle = paddle
+        self._ir = "pir" if files.format == "pir" else "legacy"
+        self._scope = paddle.static.Scope()
+        self._exe = paddle.static.Executor(paddle.CPUPlace())
+        check_parameters(files)
+        try:
+            with self._guards():
+                self._program, feeds, self._fetches = paddle.static.load_inference_model(str(files.prefix), self._exe)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
+        if list(feeds) != [INPUT_NAME] or len(self._fetches) != 1:
+            raise ModelError(
+                f"{files.model}: not an MNIST digit model (inputs {list(feeds)}, {len(self._fetches)} outputs; "
+                f"expected input '{INPUT_NAME}' and one output)"
+            )
+
+    def _guards(self) -> contextlib.ExitStack:
+        stack = contextlib.ExitStack()
+        stack.enter_context(self._paddle.static.scope_guard(self._scope))
+        stack.enter_context(ir_guard(self._ir))
+        return stack
+
+    def _run(self, batch):
+        with self._guards():
+            (probs,) = self._exe.run(self._program, feed={INPUT_NAME: batch}, fetch_list=self._fetches)
+        return probs
+
+
+class PredictorModel(Model):
+    """The Paddle Inference predictor (`paddle.inference.Config` + `create_predictor`), graph-optimised."""
+
+    backend = "predictor"
+
+    def __init__(self, files: ModelFiles, threads: int | None = None, verbose: bool = False):
+        super().__init__(files)
+        # The predictor can crash the process on a damaged program; the Executor's load reports it instead.
+        ExecutorModel(files)
+        from paddle import inference
+
+        config = inference.Config(str(files.model), str(files.params))
+        config.disable_gpu()
+        if not verbose:
+            config.disable_glog_info()
+        if threads:
+            config.set_cpu_math_library_num_threads(threads)
+        try:
+            self._predictor = inference.create_predictor(config)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
+        inputs = list(self._predictor.get_input_names())
+        if inputs != [INPUT_NAME]:
+            raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, expected '{INPUT_NAME}')")
+        self._input = self._predictor.get_input_handle(INPUT_NAME)
+        self._output = self._predictor.get_output_handle(self._predictor.get_output_names()[0])
+
+    def _run(self, batch):
+        self._input.reshape(list(batch.shape))
+        self._input.copy_from_cpu(batch)
+        self._predictor.run()
+        return self._output.copy_to_cpu()
+
+
+class OnnxModel(Model):
+    """ONNX Runtime on the CPU, for a model converted with `python -m legacy_mnist.export --onnx`."""
+
+    backend = "onnx"
+
+    def __init__(self, files: ModelFiles, threads: int | None = None, verbose: bool = False):
+        super().__init__(files)
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ModelError("the onnx backend needs onnxruntime: pip install onnxruntime") from None
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 0 if verbose else 3
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(files.model), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
+        inputs = [i.name for i in self._session.get_inputs()]
+        if inputs != [INPUT_NAME]:
+            raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, expected '{INPUT_NAME}')")
+
+    def _run(self, batch):
+        return self._session.run(None, {INPUT_NAME: batch})[0]
+
+
+def load_model(
+    model_dir: str | os.PathLike | None = None,
+    backend: str | None = "executor",
+    *,
+    threads: int | None = None,
+    verbose: bool = False,
+) -> Model:
+    """Load an export (directory or model file; default: `default_model_dir()`) behind `backend`.
+
+    `backend` None picks ONNX Runtime for an .onnx file and the Executor otherwise. Raises ModelError
+    (one line) for a missing/incomplete/corrupt export or a model that does not honour the contract.
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    configure_logging(verbose)
+    path = Path(model_dir) if model_dir is not None else default_model_dir()
+    kind = None if backend is None else ("onnx" if backend == "onnx" else "paddle")
+    files = find_model_files(path, kind)
+    if files.format == "pir":
+        _require_paddle3(files)
+    if files.params is not None and files.params.stat().st_size == 0:
+        raise ModelError(f"{files.params}: empty parameters file (interrupted copy?)")
+    backend = backend or ("onnx" if files.format == "onnx" else "executor")
+    if backend == "executor":
+        model: Model = ExecutorModel(files)
+    elif backend == "predictor":
+        model = PredictorModel(files, threads, verbose)
+    else:
+        model = OnnxModel(files, threads, verbose)
+    return model.check_contract()
+
+
+def _require_paddle3(files: ModelFiles) -> None:
+    version = import_paddle().__version__
+    major = version.split(".")[0]
+    if major.isdigit() and int(major) < 3:
+        raise ModelError(f"{files.model}: a PIR (.json) export needs Paddle 3.x, this is Paddle {version}")
+
+
+# ------------------------------------------------------------------------------------------ prediction
+@dataclass
+class Prediction:
+    path: str
+    digit: int | None = None  # None when the file failed
+    probability: float | None = None
+    top_k: list = field(default_factory=list)  # [(digit, probability), ...] best first
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def iter_image_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[tuple[str, str | None]]:
+    """Expand files, directories (their image files, sorted) and glob patterns to (path, error) pairs.
+
+    A directory yields only files with an image suffix; a file named explicitly is always tried. Inputs
+    that match nothing come out with an error, so they are reported like a bad file.
+    """
+    for raw in inputs:
+        text = os.fspath(raw)
+        path = Path(text)
+        if path.is_dir():
+            names = sorted(e.name for e in os.scandir(path) if e.is_file() and Path(e.name).suffix.lower() in IMAGE_SUFFIXES)
+            if not names:
+                yield text, f"{text}: no image files in this directory ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"
+            for name in names:
+                yield str(path / name), None
+        elif path.exists():
+            yield text, None
+        elif glob.has_magic(text):
+            matches = sorted(glob.iglob(text, recursive=True))
+            files = [m for m in matches if os.path.isfile(m)]
+            if not files:
+                yield text, f"{text}: no files match this pattern"
+            for match in files:
+                yield match, None
+        else:
+            yield text, f"{text}: no such file"
+
+
+def _results(paths: list[str], pixels: list[np.ndarray], model: Model, top_k: int) -> list[Prediction]:
+    probs = model.predict(to_model_input(np.stack(pixels)))
+    results = []
+    for path, row in zip(paths, probs):
+        order = np.argsort(-row, kind="stable")[:top_k]
+        top = [(int(d), float(row[d])) for d in order]
+        results.append(Prediction(path, top[0][0], top[0][1], top))
+    return results
+
+
+def iter_predictions(
+    inputs: Iterable[str | os.PathLike],
+    model: Model,
+    preprocess: str = "auto",
+    top_k: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> Iterator[Prediction]:
+    """Predict files lazily in input order, at most `batch_size` images in memory at once."""
+    if preprocess not in PREPROCESS_MODES:
+        raise UserError(f"unknown preprocess mode {preprocess!r}; choose one of {', '.join(PREPROCESS_MODES)}")
+    top_k = max(1, min(int(top_k), NUM_CLASSES))
+    pending: list[Prediction | tuple[str, np.ndarray]] = []
+
+    def flush() -> list[Prediction]:
+        ready = [item for item in pending if isinstance(item, tuple)]
+        done = iter(_results([p for p, _ in ready], [a for _, a in ready], model, top_k) if ready else [])
+        out = [item if isinstance(item, Prediction) else next(done) for item in pending]
+        pending.clear()
+        return out
+
+    count = 0
+    for path, error in iter_image_paths(inputs):
+        if error is None:
+            try:
+                pending.append((path, preprocess_file(path, preprocess, max_pixels)))
+                count += 1
+            except DataError as exc:
+                error = str(exc)
+        if error is not None:
+            pending.append(Prediction(path, error=error))
+        if count >= batch_size:
+            yield from flush()
+            count = 0
+    yield from flush()
+
+
+def predict_files(
+    paths: Iterable[str | os.PathLike],
+    model: Model | str | os.PathLike,
+    preprocess: str = "auto",
+    top_k: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> list[Prediction]:
+    """Predict image files, directories and globs; a bad file gets `error` set, the others a digit."""
+    if not isinstance(model, Model):
+        model = load_model(model)
+    return list(iter_predictions(paths, model, preprocess, top_k, batch_size, max_pixels))
+
+
+# ---------------------------------------------------------------------------------------------- output
+def format_text(result: Prediction) -> str:
+    """The book's line, with the probability (and the top-k list when asked for more than one)."""
+    line = f"Inference result of {result.path} is: {result.digit} (probability {result.probability:.4f}"
+    if len(result.top_k) > 1:
+        line += f"; top-{len(result.top_k)}: " + ", ".join(f"{d}={p:.4f}" for d, p in result.top_k)
+    return line + ")"
+
+
+def csv_header(top_k: int) -> list[str]:
+    extra = [name for i in range(2, top_k + 1) for name in (f"digit_{i}", f"probability_{i}")]
+    return ["path", "digit", "probability", *extra, "error"]
+
+
+def csv_row(result: Prediction, top_k: int) -> list:
+    row: list = [result.path]
+    for i in range(top_k):
+        if i < len(result.top_k):
+            row += [result.top_k[i][0], f"{result.top_k[i][1]:.6f}"]
+        else:
+            row += ["", ""]
+    return row + [result.error or ""]
+
+
+def json_record(result: Prediction) -> dict:
+    return {
+        "path": result.path,
+        "digit": result.digit,
+        "probability": result.probability,
+        "top_k": [{"digit": d, "probability": p} for d, p in result.top_k],
+        "error": result.error,
+    }
+
+
+def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None, err=None) -> tuple[int, int]:
+    """Stream results to `out` as they come (errors of text output go to `err`); return (total, failed)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    total = failed = 0
+    writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
+    if writer:
+        writer.writerow(csv_header(top_k))
+    if fmt == "json":
+        out.write("[")
+    for result in results:
+        if fmt == "text":
+            if result.ok:
+                print(format_text(result), file=out, flush=True)
+            else:
+                print(f"error: {result.error}", file=err, flush=True)
+        elif writer:
+            writer.writerow(csv_row(result, top_k))
+        else:
+            out.write(("\n  " if total == 0 else ",\n  ") + json.dumps(json_record(result)))
+        total += 1
+        failed += 0 if result.ok else 1
+    if fmt == "json":
+        out.write("\n]\n" if total else "]\n")
+    out.flush()
+    return total, failed
+
+
+# ------------------------------------------------------------------------------------------------ demo
+def _quiet_log(line: str) -> None:
+    """The data layer's 'where MNIST came from' line: shown only with -v, stdout is for results."""
+    if os.environ.get("LEGACY_MNIST_VERBOSE", "") not in ("", "0"):
+        print(line, file=sys.stderr)
+
+
+def write_demo_images(directory: Path, count: int = DEMO_COUNT) -> list[Path]:
+    """The first `count` MNIST test digits as PNG files named with their true label."""
+    from PIL import Image
+
+    from .dataset import load_split
+
+    split = load_split("test", log=_quiet_log)
+    paths = []
+    for index in range(min(count, len(split.labels))):
+        path = directory / f"mnist-test-{index:02d}-label{int(split.labels[index])}.png"
+        Image.fromarray(np.asarray(split.images[index], dtype=np.uint8), "L").save(path)
+        paths.append(path)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m legacy_mnist.infer",
+        description="Predict the handwritten digit in each image file with an exported model.",
+    )
+    parser.add_argument("inputs", nargs="*", metavar="PATH", help="image files, directories or glob patterns")
+    parser.add_argument(
+        "--model-dir", default=None,
+        help="export directory or model file (.pdmodel, .json, .onnx) "
+        "(default: ./inference_model/cnn if present, else the shipped model)",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="how to run the model (default: executor, or onnx for an .onnx model)")
+    parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
+                        help="auto: photos/scans to MNIST-like digits; book: the tutorial's resize (default: auto)")
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help="output format (default: text)")
+    parser.add_argument("--top-k", type=int, default=1, help="report the K most likely digits, 1-10 (default: 1)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help=f"images held in memory and predicted together (default: {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"refuse images with more pixels than this (default: {DEFAULT_MAX_PIXELS})")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the predictor/onnx backends (default: library default)")
+    parser.add_argument("--demo", action="store_true",
+                        help=f"predict the first {DEMO_COUNT} MNIST test digits, written as PNG files (default: off)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show Paddle's log output (default: off)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.inputs and not args.demo:
+        parser.error("give image files, directories or globs, or --demo")
+    if not 1 <= args.top_k <= NUM_CLASSES:
+        parser.error(f"--top-k must be between 1 and {NUM_CLASSES}")
+    if args.batch_size < 1 or args.max_pixels < 1:
+        parser.error("--batch-size and --max-pixels must be positive")
+    configure_logging(args.verbose)
+    model = load_model(args.model_dir, args.backend, threads=args.threads, verbose=args.verbose)
+    with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
+        inputs = list(args.inputs)
+        if args.demo:
+            inputs += [str(p) for p in write_demo_images(Path(tmp))]
+        results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels)
+        total, failed = write_results(results, args.format, args.top_k)
+    if failed and args.format == "text":
+        print(f"{failed} of {total} inputs failed", file=sys.stderr)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def cli() -> int:
+    return run_cli(main)
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())

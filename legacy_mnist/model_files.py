@@ -1,0 +1,251 @@
+"""Find an exported model's files, tell their format, and locate the default (shipped) model.
+
+Not run directly; `python -m legacy_mnist.infer --model-dir DIR` (and `evaluate`, `export`) use it.
+An export directory holds one of:
+  model.pdmodel + model.pdiparams   legacy IR (the default; loads in Paddle 2.x and 3.x)
+  model.json    + model.pdiparams   PIR (Paddle 3.x only)
+  model.onnx                        ONNX (from `python -m legacy_mnist.export --onnx`)
+Paddle 3.x's `load_inference_model` only looks for the format of the IR that is active, so the format is
+decided here from the files and the loader switches IR to match.
+"""
+from __future__ import annotations
+
+import site
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+FORMATS = ("legacy", "pir", "onnx")
+MODEL_PREFIX = "model"
+DEFAULT_MODEL_NAME = "cnn"
+SHARE_SUBDIR = Path("share") / "legacy_mnist" / "inference_model" / DEFAULT_MODEL_NAME
+_SUFFIX_FORMAT = {".pdmodel": "legacy", ".json": "pir", ".onnx": "onnx"}
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    format: str  # one of FORMATS
+    model: Path  # the .pdmodel, .json or .onnx file
+    params: Path | None  # the .pdiparams file (None for ONNX, whose weights are inside)
+
+    @property
+    def prefix(self) -> Path:
+        """Path without suffix, what `paddle.static.load_inference_model` takes."""
+        return self.model.with_suffix("")
+
+    @property
+    def directory(self) -> Path:
+        return self.model.parent
+
+
+def _paddle_files(model: Path) -> ModelFiles:
+    params = model.with_suffix(".pdiparams")
+    if not params.is_file():
+        raise ModelError(f"{model}: incomplete export, {params.name} is missing beside it")
+    return ModelFiles(_SUFFIX_FORMAT[model.suffix], model, params)
+
+
+def _from_file(path: Path) -> ModelFiles:
+    suffix = path.suffix.lower()
+    if suffix == ".onnx":
+        return ModelFiles("onnx", path, None)
+    if suffix in (".pdmodel", ".json"):
+        return _paddle_files(path)
+    if suffix == ".pdiparams":
+        for sibling in (path.with_suffix(".pdmodel"), path.with_suffix(".json")):
+            if sibling.is_file():
+                return _paddle_files(sibling)
+        raise ModelError(f"{path}: parameters without a program (.pdmodel or .json) beside them")
+    raise ModelError(f"{path}: not a model file (expected .pdmodel, .json, .onnx or an export directory)")
+
+
+def _programs(directory: Path) -> list[Path]:
+    """Program files in an export directory: `model.*` first, else any .pdmodel/.onnx/.json with params."""
+    named = [directory / f"{MODEL_PREFIX}{suffix}" for suffix in _SUFFIX_FORMAT]
+    named = [p for p in named if p.is_file()]
+    if named:
+        return named
+    return sorted(
+        p for p in directory.iterdir()
+        if p.is_file()
+        and (p.suffix in (".pdmodel", ".onnx") or (p.suffix == ".json" and p.with_suffix(".pdiparams").is_file()))
+    )
+
+
+def _from_directory(directory: Path, kind: str | None) -> ModelFiles:
+    found: dict[str, ModelFiles] = {}
+    problems: list[ModelError] = []
+    for program in _programs(directory):
+        fmt = _SUFFIX_FORMAT[program.suffix]
+        if fmt not in found:
+            try:
+                found[fmt] = _from_file(program)
+            except ModelError as exc:
+                problems.append(exc)
+    wanted = {"paddle": ("legacy", "pir"), "onnx": ("onnx",), None: ("legacy", "pir", "onnx")}[kind]
+    for fmt in wanted:
+        if fmt in found:
+            return found[fmt]
+    if problems:
+        raise problems[0]
+    if kind == "onnx" and found:
+        raise ModelError(f"{directory}: no .onnx file here (make one with `python -m legacy_mnist.export --onnx`)")
+    if kind == "paddle" and found:
+        raise ModelError(f"{directory}: only an ONNX model here; it runs only on the onnx backend (--backend onnx)")
+    if (directory / "__model__").is_file():
+        raise ModelError(
+            f"{directory}: fluid 1.x export (__model__ + one file per variable) is not supported; "
+            "re-export it with paddle.static.save_inference_model"
+        )
+    raise ModelError(
+        f"{directory}: no exported model here (expected model.pdmodel + model.pdiparams, "
+        "model.json + model.pdiparams, or model.onnx)"
+    )
+
+
+def find_model_files(path: str | Path, kind: str | None = None) -> ModelFiles:
+    """Resolve an export directory or a model file to its files and format (ModelError if incomplete).
+
+    `kind` 'paddle' accepts only a Paddle program (legacy before PIR when both are there), 'onnx' only
+    an ONNX file; None takes whatever is there, Paddle first.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"{path}: no such model directory or file")
+    if path.is_dir():
+        return _from_directory(path, kind)
+    files = _from_file(path)
+    if kind == "onnx" and files.format != "onnx":
+        raise ModelError(f"{path}: the onnx backend needs an .onnx model file")
+    if kind == "paddle" and files.format == "onnx":
+        raise ModelError(f"{path}: an .onnx model runs only on the onnx backend (--backend onnx)")
+    return files
+
+
+def has_model(directory: Path) -> bool:
+    try:
+        find_model_files(directory)
+    except ModelError:
+        return False
+    return True
+
+
+def default_model_candidates() -> list[Path]:
+    """Where the default model is looked for, in order.
+
+    1. ./inference_model/cnn - what `python -m legacy_mnist.train` just wrote in this directory;
+    2. the repository next to the package - the committed model, for `pip install -e .` and checkouts;
+    3. <sys.prefix>/share/legacy_mnist/... - the shipped model after `pip install .` (setup.py data_files);
+    4. <site.USER_BASE>/share/legacy_mnist/... - the same after `pip install --user .`.
+    """
+    here = Path(__file__).resolve().parent
+    candidates = [
+        Path.cwd() / "inference_model" / DEFAULT_MODEL_NAME,
+        here.parent / "inference_model" / DEFAULT_MODEL_NAME,
+        Path(sys.prefix) / SHARE_SUBDIR,
+    ]
+    if sys.base_prefix != sys.prefix:
+        candidates.append(Path(sys.base_prefix) / SHARE_SUBDIR)
+    user_base = getattr(site, "USER_BASE", None) or site.getuserbase()
+    if user_base:
+        candidates.append(Path(user_base) / SHARE_SUBDIR)
+    unique = []
+    for candidate in candidates:
+        if candidate not in unique:
+            unique.append(candidate)
+    return unique
+
+
+def default_model_dir() -> Path:
+    """The first candidate directory that holds a complete export (ModelError when there is none)."""
+    candidates = default_model_candidates()
+    for candidate in candidates:
+        if candidate.is_dir() and has_model(candidate):
+            return candidate
+    looked = ", ".join(str(c) for c in candidates)
+    raise ModelError(
+        f"no model found (looked in {looked}); train one with `python -m legacy_mnist.train` "
+        "or pass --model-dir"
+    )
+
+
+# ------------------------------------------------------------------------------------ parameter files
+# Paddle's combined parameter file (.pdiparams) is a sequence of tensors, in the order of the program's
+# persistable variables sorted by name, each: uint32 version, uint64 LoD levels (+ each level's bytes),
+# uint32 tensor version, int32 size of a TensorDesc protobuf {1: data type, 2: dims}, then the raw data.
+_DTYPE_BYTES = {0: 1, 1: 2, 2: 4, 3: 8, 4: 2, 5: 4, 6: 8, 20: 1, 21: 1, 22: 2, 23: 8, 24: 16}
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ValueError("bad varint in a tensor description")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _tensor_desc(desc: bytes) -> tuple[int, tuple[int, ...]]:
+    dtype, dims, pos = None, [], 0
+    while pos < len(desc):
+        key, pos = _varint(desc, pos)
+        field_number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(desc, pos)
+            if field_number == 1:
+                dtype = value
+            elif field_number == 2:
+                dims.append(value - (1 << 64) if value >= 1 << 63 else value)
+        elif wire == 2:
+            length, pos = _varint(desc, pos)
+            chunk, pos = desc[pos : pos + length], pos + length
+            if field_number == 2:  # packed dims
+                inner = 0
+                while inner < len(chunk):
+                    value, inner = _varint(chunk, inner)
+                    dims.append(value - (1 << 64) if value >= 1 << 63 else value)
+        else:
+            raise ValueError(f"unexpected protobuf wire type {wire} in a tensor description")
+    if dtype not in _DTYPE_BYTES:
+        raise ValueError(f"unknown tensor data type {dtype}")
+    return dtype, tuple(dims)
+
+
+def read_param_shapes(path: str | Path) -> list[tuple[int, ...]]:
+    """The shape of every tensor in a .pdiparams file, in file order (ValueError if it is damaged)."""
+    data = Path(path).read_bytes()
+    pos, shapes = 0, []
+
+    def take(count: int) -> bytes:
+        nonlocal pos
+        if pos + count > len(data):
+            raise ValueError(f"file ends inside tensor {len(shapes) + 1} (truncated?)")
+        chunk = data[pos : pos + count]
+        pos += count
+        return chunk
+
+    while pos < len(data):
+        if int.from_bytes(take(4), "little") != 0:
+            raise ValueError(f"tensor {len(shapes) + 1} has an unknown format version (not a Paddle parameter file?)")
+        for _ in range(int.from_bytes(take(8), "little")):
+            take(int.from_bytes(take(8), "little"))
+        if int.from_bytes(take(4), "little") != 0:
+            raise ValueError(f"tensor {len(shapes) + 1} has an unknown tensor version")
+        desc_size = int.from_bytes(take(4), "little", signed=True)
+        if not 0 < desc_size < 4096:
+            raise ValueError(f"tensor {len(shapes) + 1} has a bad description size {desc_size}")
+        dtype, dims = _tensor_desc(take(desc_size))
+        count = 1
+        for dim in dims:
+            if dim < 0:
+                raise ValueError(f"tensor {len(shapes) + 1} has a negative dimension")
+            count *= dim
+        take(count * _DTYPE_BYTES[dtype])
+        shapes.append(dims)
+    return shapes

@@ -1,0 +1,91 @@
+"""The benchmark's machinery: pairing, interleaving, the docs block, and one tiny end-to-end run.
+
+Run:  python -m pytest -q tests/test_bench.py      (about 25 s; the end-to-end run is `--quick`)
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from legacy_mnist import bench
+from legacy_mnist.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_ratio_pairs_repetitions_and_takes_the_median():
+    # Rep 2 was slow for both (machine noise): paired ratios stay 2.0 although the medians alone give 1.5.
+    figure = bench.paired("x", "img/s", [200, 100, 210], "peer", [100, 50, 140], 1.0, higher_is_better=True)
+    assert figure.ratio == pytest.approx(2.0)
+    assert figure.ours == 200 and figure.peer_value == 100
+    assert figure.ratio_range == pytest.approx((1.5, 2.0))
+    assert figure.met is True
+
+
+def test_goal_direction_and_failed_repetitions():
+    slower = bench.paired("t", "s", [30.0, None, 31.0], "peer", [20.0, 21.0, None], 1.0, higher_is_better=False)
+    assert slower.ratio == pytest.approx(1.5)  # only repetition 1 has both values
+    assert slower.met is False
+    missing = bench.paired("t", "s", [None], "peer", [1.0], 1.0, higher_is_better=False)
+    assert missing.ratio is None and missing.met is None
+    rss = bench.absolute("rss", "MB", [900.0, 1100.0, 950.0], "peer", [500.0, 500.0, 500.0], 1024)
+    assert rss.ours == 950.0 and rss.met is True and rss.goal == "<= 1024 MB"
+
+
+def test_interleave_alternates_the_order(monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench, "run_job", lambda job, log: calls.append(job.label) or {"v": len(calls)})
+    jobs = [bench.Job("a", "m", "k", {}), bench.Job("b", "m", "k", {})]
+    results = bench.interleave(jobs, 3, log=lambda message: None)
+    assert calls == ["a", "b", "b", "a", "a", "b"]
+    assert [r["v"] for r in results["a"]] == [1, 4, 5]
+
+
+def test_write_docs_replaces_only_the_generated_block(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"# Title\n\nprose before\n\n{bench.BEGIN}\nold table\n{bench.END}\n\nprose after\n")
+    bench.write_docs(doc, "new table")
+    text = doc.read_text()
+    assert "old table" not in text and f"{bench.BEGIN}\nnew table\n{bench.END}" in text
+    assert text.startswith("# Title\n\nprose before") and text.endswith("prose after\n")
+    fresh = bench.write_docs(tmp_path / "new.md", "t")
+    assert fresh.read_text().count(bench.BEGIN) == 1
+
+
+@pytest.mark.parametrize("argv", [["--sections", "train,gpu"], ["--reps", "0"], ["--target", "1.5"],
+                                  ["--threads", "-1"]])
+def test_bad_arguments_are_user_errors(argv):
+    with pytest.raises(UserError):
+        bench.parse_args(argv)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mnist_cache):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    done = subprocess.run([sys.executable, "-m", "legacy_mnist.bench", "--quick", "--json", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done, json.loads(out.read_text())
+
+
+def test_quick_run_measures_every_figure_against_its_peer(quick_run):
+    done, raw = quick_run
+    figures = {(f["name"], f["peer"]): f for f in raw["figures"]}
+    train = figures[("Training throughput", "PyTorch eager")]
+    assert train["ours"] > 0 and train["peer_value"] > 0
+    assert train["ratio"] == pytest.approx(train["ours"] / train["peer_value"])  # one repetition: exact
+    latency = figures[("Single-image latency", "ONNX Runtime")]
+    assert 0 < latency["ours"] < 1000 and 0 < latency["peer_value"] < 1000
+    assert figures[("Training peak RSS", "PyTorch eager")]["ours"] > 50
+    assert figures[("Time to 50% test accuracy", "PyTorch eager")]["ours"] > 0
+    assert "| Training throughput |" in done.stdout
+
+
+def test_quick_run_compares_the_same_model_in_both_runtimes(quick_run):
+    _, raw = quick_run
+    agree = raw["runs"]["infer"]["digits_agree_ours_vs_ort"]
+    assert agree and min(agree) == 1.0  # the ONNX file is our export: same digits for the same images
