@@ -38,6 +38,8 @@ setup(
         "console_scripts": [
             "legacy-mnist-train=legacy_mnist.train:cli",
             "legacy-mnist-infer=legacy_mnist.infer:cli",
+            "legacy-mnist-evaluate=legacy_mnist.evaluate:cli",
+            "legacy-mnist-export=legacy_mnist.export:cli",
         ]
     },
 )
