@@ -220,3 +220,17 @@ def test_cli_divergence_is_one_line_and_exit_1(mnist_cache, tmp_path):
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert out.returncode == 1 and len(errors) == 1 and "diverged" in errors[0], out.stderr
     assert "no checkpoint had been written yet" in errors[0] and not (tmp_path / "e").exists()
+
+
+def test_reported_accuracy_matches_a_fresh_load_of_the_export(mnist_cache, tmp_path):
+    # Guards against stale state between evaluations (e.g. kernels caching the first pass's weights).
+    from legacy_mnist.dataset import load_split
+    from legacy_mnist.infer import load_model
+    from legacy_mnist.normalize import to_model_input
+
+    result = train(small_cfg(tmp_path, model="cnn"))
+    assert result.best_epoch == 1  # so the exported pass was evaluated after an earlier evaluation
+    test = load_split("test")
+    images, labels = test.images[: SMALL["test_limit"]], test.labels[: SMALL["test_limit"]]
+    probabilities = load_model(result.save_dir).predict(to_model_input(images))
+    assert float(np.mean(probabilities.argmax(axis=1) == labels)) == pytest.approx(result.test_acc, abs=1e-6)
