@@ -2,17 +2,21 @@
 
 Not run directly. Used by the data cache, checkpoints and exports. A `kill -9` at any moment leaves either
 the previous complete file/directory or the new one; leftovers are hidden `.tmp-*` names cleaned next time.
+`check_output` refuses an output path that cannot be written before any work is done.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from .errors import UserError
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -27,6 +31,12 @@ def fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def _current_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write `data` to `path` through a temp file in the same directory, fsync, then rename."""
     path = Path(path)
@@ -34,6 +44,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_current_umask())  # mkstemp's private 0600 would stick
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -111,21 +122,64 @@ def recover_dir(final: Path) -> None:
 
 
 @contextlib.contextmanager
+def _one_writer(final: Path) -> Iterator[None]:
+    """Serialise writers of `final` across processes (a hidden `.<name>.lock` beside it).
+
+    Without it a second writer's `recover_dir` would take the first writer's live staging directory for a
+    crash leftover and delete it mid-write (two trainings sharing a --save-dir).
+    """
+    with open(final.parent / f".{final.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty hidden directory next to `final`; on success it replaces `final` atomically.
 
-    On any exception (or a kill) `final` is left exactly as it was.
+    On any exception (or a kill) `final` is left exactly as it was. Writers of the same `final` take turns.
+    A file at `final` is refused: swapping it for a directory would silently move the user's file away.
     """
     final = Path(final)
+    if final.exists() and not final.is_dir():
+        raise UserError(f"{final}: exists and is not a directory; refusing to replace it")
     final.parent.mkdir(parents=True, exist_ok=True)
-    recover_dir(final)
-    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staged, 0o777 & ~umask)  # mkdtemp's private 0700 would outlive the rename
+    with _one_writer(final):
+        recover_dir(final)
+        staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        os.chmod(staged, 0o777 & ~_current_umask())  # mkdtemp's private 0700 would outlive the rename
+        try:
+            yield staged
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        replace_dir(staged, final)
+
+
+def check_output(path: str | os.PathLike, option: str, *, directory: bool) -> Path:
+    """Refuse, before any work, an output path that cannot be written: a one-line UserError naming `option`.
+
+    `directory`: the path will be a directory replaced whole by `staged_dir` (an existing file there is
+    refused, never replaced); otherwise a file written by `atomic_write_bytes` (a directory there is
+    refused). Both write through a sibling temp name, so the parent must be writable; missing parents are
+    created, as the write itself would.
+    """
+    path = Path(path)
+    if directory and path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: exists and is not a directory")
+    if not directory and path.is_dir():
+        raise UserError(f"{option} {path}: is a directory, expected a file name")
+    nearest = next((p for p in path.parents if p.exists()), None)
+    if nearest is not None and not nearest.is_dir():
+        raise UserError(f"{option} {path}: {nearest} is a file, not a directory")
     try:
-        yield staged
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    replace_dir(staged, final)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.probe-", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
