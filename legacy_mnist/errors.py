@@ -4,6 +4,8 @@ Not run directly; `python -m legacy_mnist.train` and the other commands call `ru
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -41,6 +43,14 @@ class ModelError(UserError):
     """An exported model or checkpoint is missing, incomplete or of the wrong kind."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one `error: ...` line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message):
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def debug_enabled() -> bool:
     return os.environ.get("LEGACY_MNIST_DEBUG", "") not in ("", "0")
 
@@ -59,6 +69,12 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly. Point stdout at /dev/null so the interpreter's
+        # final flush of what is still buffered does not report the broken pipe again (and exit 120).
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence for batch scripts
         if debug_enabled():

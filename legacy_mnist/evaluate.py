@@ -10,7 +10,6 @@ Reads only the exported files (like `infer`). By default the MNIST test split go
 """
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -19,8 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, atomic_write_text
-from .errors import EXIT_OK, run_cli
+from .atomic import atomic_write_bytes, atomic_write_text, check_output
+from .errors import ArgumentParser, EXIT_OK, run_cli
 from .infer import BACKENDS, NUM_CLASSES, Model, load_model
 from .normalize import to_model_input
 from .paddle_env import configure_logging
@@ -222,7 +221,7 @@ def samples_png(images: np.ndarray, labels: np.ndarray, result: Evaluation | Non
 
 # ------------------------------------------------------------------------------------------------- CLI
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m legacy_mnist.evaluate",
         description="Report an exported model's MNIST test accuracy, per-class accuracy and confusion matrix.",
     )
@@ -249,8 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
-    if args.photos < 0 or args.batch_size < 1:
-        parser.error("--photos must be >= 0 and --batch-size >= 1")
+    if args.photos < 0:
+        parser.error("--photos must be >= 0")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    for option in ("output", "plot", "misclassified", "samples"):  # refused now, not after the evaluation
+        if getattr(args, option):
+            check_output(getattr(args, option), f"--{option}", directory=False)
     configure_logging(args.verbose)
     model = load_model(args.model_dir, args.backend, verbose=args.verbose)
     from .dataset import load_split

@@ -5,7 +5,6 @@ Run:  python -m legacy_mnist.export --model-dir inference_model/cnn --onnx cnn.o
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -18,9 +17,9 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, staged_dir
-from .errors import EXIT_OK, ModelError, UserError, run_cli
-from .model_files import ModelFiles, find_model_files
+from .atomic import atomic_write_bytes, check_output, staged_dir
+from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
+from .model_files import CHECKSUM_FILE, ModelFiles, checksum_lines, find_model_files
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 
@@ -41,7 +40,8 @@ def export_inference_model(
     """Save `program` pruned to `feed_vars -> fetch_vars` into `save_dir`, replacing it atomically.
 
     `extra_files` (name -> content), e.g. metrics.json and the training curves, are written into the same
-    directory before it is swapped in, so an export and its metadata always belong together.
+    directory before it is swapped in, so an export and its metadata always belong together. The model
+    files' SHA-256 go into SHA256SUMS, which the loader checks (a damaged tensor would still load).
     """
     paddle = import_paddle()
     with staged_dir(save_dir) as staged:
@@ -49,6 +49,8 @@ def export_inference_model(
             paddle.static.save_inference_model(
                 str(staged / MODEL_PREFIX), list(feed_vars), list(fetch_vars), executor, program=program
             )
+        model_names = sorted(p.name for p in staged.iterdir() if p.name.startswith(f"{MODEL_PREFIX}."))
+        (staged / CHECKSUM_FILE).write_text(checksum_lines(staged, model_names), "utf-8")
         for name, content in (extra_files or {}).items():
             data = content.encode("utf-8") if isinstance(content, str) else content
             (staged / name).write_bytes(data)
@@ -178,7 +180,7 @@ def convert_to_onnx(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m legacy_mnist.export",
         description="Convert an exported model to ONNX and check ONNX Runtime against Paddle.",
     )
@@ -193,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check_images < 1:
         parser.error("--check-images must be at least 1")
+    check_output(args.onnx, "--onnx", directory=False)  # refused now, not after the conversion
     configure_logging(args.verbose)
     from .dataset import load_split
 

@@ -26,8 +26,8 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
-from .model_files import ModelFiles, default_model_dir, find_model_files, read_param_shapes
+from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
+from .model_files import ModelFiles, default_model_dir, find_model_files, read_param_shapes, verify_checksums
 from .normalize import IMAGE_SHAPE, to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
@@ -135,12 +135,12 @@ class ExecutorModel(Model):
 
     def __init__(self, files: ModelFiles):
         super().__init__(files)
+        check_parameters(files)  # first: a damaged file is reported before Paddle's slow import
         paddle = import_paddle()
         self._paddle = paddle
         self._ir = "pir" if files.format == "pir" else "legacy"
         self._scope = paddle.static.Scope()
         self._exe = paddle.static.Executor(paddle.CPUPlace())
-        check_parameters(files)
         try:
             with self._guards():
                 self._program, feeds, self._fetches = paddle.static.load_inference_model(str(files.prefix), self._exe)
@@ -256,6 +256,7 @@ def load_model(
         model = PredictorModel(files, threads, verbose)
     else:
         model = OnnxModel(files, threads, verbose)
+    verify_checksums(files)  # last: a file of another model or a broken program gets its own message first
     return model.check_contract()
 
 
@@ -280,6 +281,43 @@ class Prediction:
         return self.error is None
 
 
+def _directory_images(directory: Path, text: str) -> Iterator[tuple[str, str | None]]:
+    """A directory's image files, sorted; an image-named entry that cannot be read (a symlink loop, a
+    dangling link) comes out with an error instead of stopping the run."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError as exc:
+        yield text, f"{text}: cannot list this directory ({exc.strerror or exc})"
+        return
+    found = False
+    for entry in entries:
+        if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        path = str(directory / entry.name)
+        try:
+            if entry.is_file():
+                found = True
+                yield path, None
+            elif not entry.is_dir():
+                yield path, f"{path}: {'broken symbolic link' if entry.is_symlink() else 'not a regular file'}"
+        except OSError as exc:  # ELOOP: a symlink loop
+            yield path, f"{path}: cannot read ({exc.strerror or exc})"
+    if not found:
+        yield text, f"{text}: no image files in this directory ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"
+
+
+def _glob_files(pattern: str) -> list[str]:
+    """Files matching `pattern`, sorted. `**` does not descend into symlinked directories: glob.glob's does,
+    and a link back up the tree (`ln -s . loop`) makes that walk exponential."""
+    parts = Path(pattern).parts
+    first = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    if "**" in parts[first:]:
+        root = Path(*parts[:first]) if first else Path()
+        with contextlib.suppress(ValueError, OSError):
+            return sorted(str(p) for p in root.glob("/".join(parts[first:])) if p.is_file())
+    return sorted(m for m in glob.iglob(pattern) if os.path.isfile(m))
+
+
 def iter_image_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[tuple[str, str | None]]:
     """Expand files, directories (their image files, sorted) and glob patterns to (path, error) pairs.
 
@@ -290,20 +328,17 @@ def iter_image_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[tuple[str,
         text = os.fspath(raw)
         path = Path(text)
         if path.is_dir():
-            names = sorted(e.name for e in os.scandir(path) if e.is_file() and Path(e.name).suffix.lower() in IMAGE_SUFFIXES)
-            if not names:
-                yield text, f"{text}: no image files in this directory ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"
-            for name in names:
-                yield str(path / name), None
+            yield from _directory_images(path, text)
         elif path.exists():
             yield text, None
         elif glob.has_magic(text):
-            matches = sorted(glob.iglob(text, recursive=True))
-            files = [m for m in matches if os.path.isfile(m)]
+            files = _glob_files(text)
             if not files:
                 yield text, f"{text}: no files match this pattern"
             for match in files:
                 yield match, None
+        elif os.path.islink(text):
+            yield text, f"{text}: broken symbolic link (or a symlink loop)"
         else:
             yield text, f"{text}: no such file"
 
@@ -455,7 +490,7 @@ def write_demo_images(directory: Path, count: int = DEMO_COUNT) -> list[Path]:
 
 # ------------------------------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m legacy_mnist.infer",
         description="Predict the handwritten digit in each image file with an exported model.",
     )
@@ -493,6 +528,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.batch_size < 1 or args.max_pixels < 1:
         parser.error("--batch-size and --max-pixels must be positive")
     configure_logging(args.verbose)
+    # Names that are not valid UTF-8 reach us as surrogate escapes: print them back as the original bytes
+    # rather than fail mid-run under a strict UTF-8 locale.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape")
     model = load_model(args.model_dir, args.backend, threads=args.threads, verbose=args.verbose)
     with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
         inputs = list(args.inputs)

@@ -10,6 +10,7 @@ decided here from the files and the loader switches IR to match.
 """
 from __future__ import annotations
 
+import hashlib
 import site
 import sys
 from dataclasses import dataclass
@@ -40,9 +41,15 @@ class ModelFiles:
         return self.model.parent
 
 
+_CHECKPOINT_HINT = ("a training checkpoint (--checkpoint-dir), not an export; give the export directory "
+                    "(--save-dir, default inference_model/<model>/)")
+
+
 def _paddle_files(model: Path) -> ModelFiles:
     params = model.with_suffix(".pdiparams")
     if not params.is_file():
+        if model.with_suffix(".pdparams").is_file():  # paddle.static.save's layout: what train checkpoints
+            raise ModelError(f"{model.parent}: {_CHECKPOINT_HINT}")
         raise ModelError(f"{model}: incomplete export, {params.name} is missing beside it")
     return ModelFiles(_SUFFIX_FORMAT[model.suffix], model, params)
 
@@ -94,6 +101,8 @@ def _from_directory(directory: Path, kind: str | None) -> ModelFiles:
         raise ModelError(f"{directory}: no .onnx file here (make one with `python -m legacy_mnist.export --onnx`)")
     if kind == "paddle" and found:
         raise ModelError(f"{directory}: only an ONNX model here; it runs only on the onnx backend (--backend onnx)")
+    if any((directory / name / "meta.json").is_file() for name in ("last", "best")):
+        raise ModelError(f"{directory}: {_CHECKPOINT_HINT}")
     if (directory / "__model__").is_file():
         raise ModelError(
             f"{directory}: fluid 1.x export (__model__ + one file per variable) is not supported; "
@@ -169,6 +178,35 @@ def default_model_dir() -> Path:
         f"no model found (looked in {looked}); train one with `python -m legacy_mnist.train` "
         "or pass --model-dir"
     )
+
+
+# ------------------------------------------------------------------------------------------ checksums
+# `export_inference_model` records the SHA-256 of the model files in SHA256SUMS (`sha256sum -c` format), so
+# a parameter file damaged inside its tensor data - which still parses and loads - is caught at load time.
+CHECKSUM_FILE = "SHA256SUMS"
+
+
+def checksum_lines(directory: Path, names: list[str]) -> str:
+    """SHA256SUMS content for the files `names` in `directory`."""
+    return "".join(f"{hashlib.sha256((directory / name).read_bytes()).hexdigest()}  {name}\n" for name in names)
+
+
+def verify_checksums(files: ModelFiles) -> None:
+    """ModelError when a model file differs from the SHA-256 recorded beside it at export (if recorded)."""
+    sums = files.directory / CHECKSUM_FILE
+    try:
+        text = sums.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # exports made before checksums were recorded, or copied without them
+    recorded = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        recorded[name.strip()] = digest.strip().lower()
+    for path in (files.model, files.params):
+        if path is not None and path.name in recorded:
+            if hashlib.sha256(path.read_bytes()).hexdigest() != recorded[path.name]:
+                raise ModelError(f"{path}: does not match the SHA-256 recorded in {CHECKSUM_FILE} at export "
+                                 f"(corrupted or replaced file); re-export, or delete {CHECKSUM_FILE} to load it anyway")
 
 
 # ------------------------------------------------------------------------------------ parameter files

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .atomic import check_output
 from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
 from .config import TrainConfig, parse_args, validate
 from .dataset import iterate_batches, load_split, train_val_split
@@ -151,6 +152,34 @@ def _finite(value: float) -> bool:
     return math.isfinite(value)
 
 
+WEIGHT_LIMIT = 1e8  # a healthy MNIST net's weights stay within ~10; far below where activations overflow
+WATCHED_SIZE = 65536  # parameters larger than this are not checked each step (see _run_pass)
+
+
+def _largest_weight(tensors) -> float:
+    """max |w| over the tensors; NaN if any value is NaN."""
+    return max((float(np.abs(np.asarray(tensor)).max()) for tensor in tensors), default=0.0)
+
+
+EXPORT_PROGRAMS = ("model.pdmodel", "model.json")
+
+
+def check_output_dirs(checkpoint_dir: Path, save_dir: Path) -> None:
+    """Refuse, before any training, output directories that cannot be written or whose replacement by the
+    export would destroy something (a file, an unrelated directory, the checkpoints)."""
+    check_output(checkpoint_dir, "--checkpoint-dir", directory=True)
+    check_output(save_dir, "--save-dir", directory=True)
+    if save_dir.is_dir():
+        names = {p.name for p in save_dir.iterdir() if not p.name.startswith(".")}
+        if names and not names & set(EXPORT_PROGRAMS):
+            raise UserError(f"--save-dir {save_dir}: holds files that are not an export ({sorted(names)[0]}, ...); "
+                            "the export replaces the whole directory, so give a new or empty one")
+    ck, out = checkpoint_dir.resolve(), save_dir.resolve()
+    if ck == out or out in ck.parents:
+        raise UserError(f"--save-dir {save_dir} holds --checkpoint-dir {checkpoint_dir}; the export replaces the "
+                        "whole directory, so keep them apart")
+
+
 def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = None, *,
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train `cfg.model`, checkpoint each pass, export the best pass; return the history and results."""
@@ -158,19 +187,29 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     handler = event_handler or (lambda event: None)
     log = log or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
+    checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
+    check_output_dirs(checkpoint_dir, save_dir)
+    with CheckpointLock(checkpoint_dir):  # first of all: a second training on this directory stops at once
+        result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir)
+    handler(EndTraining(result))
+    return result
+
+
+def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir: Path, save_dir: Path
+                  ) -> TrainResult:
+    # Data before Paddle: a bad --data-dir is reported in a second, not after Paddle's slow import.
+    train_split, val_split, test_split, source = prepare_data(cfg, log)
     paddle = import_paddle(cfg.verbose)
     place = select_device(paddle, cfg.device)
     if cfg.num_threads:
         paddle.base.core.set_num_threads(cfg.num_threads)
-    train_split, val_split, test_split, source = prepare_data(cfg, log)
     steps_per_epoch = math.ceil(len(train_split.labels) / cfg.batch_size)
     # The LR schedule spans the whole run; --max-steps only cuts it short, so a cut run resumes exactly.
     programs = build_programs(cfg, cfg.epochs * steps_per_epoch)
     total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else cfg.max_steps
-    checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
     stop = _StopFlag()
     scope = paddle.static.Scope()
-    with CheckpointLock(checkpoint_dir), paddle.static.scope_guard(scope), ir_guard(cfg.ir):
+    with paddle.static.scope_guard(scope), ir_guard(cfg.ir):
         exe = paddle.static.Executor(place)
         exe.run(programs.startup)
         state = _initial_state(cfg, checkpoint_dir, programs, exe, log)
@@ -187,10 +226,8 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
                           steps_per_epoch, total_steps, feeder, feed_names, handler, stop, checkpoint_dir)
         finally:
             stop.restore()
-        result = _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source,
-                              started)
-    handler(EndTraining(result))
-    return result
+        return _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source,
+                            started)
 
 
 # Settings that change what a step computes; a resumed run must keep them (epochs may grow, logs may change).
@@ -230,6 +267,11 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
     batches = (_legacy_batches(paddle, train_split, cfg, epoch, feeder) if feeder is not None
                else _array_batches(train_split, cfg, epoch, feed_names))
     cost_sum, correct_sum, seen, seconds = state["partial"]
+    scope = paddle.static.global_scope()
+    # Watched for blow-up after each step: every bias and conv kernel. The big fc matrices (mlp: 157k
+    # weights, 4% of a step) blow up together with their biases, so they are left out.
+    watched = [scope.find_var(p.name).get_tensor() for p in programs.main.global_block().all_parameters()
+               if int(np.prod(p.shape)) <= WATCHED_SIZE]
     tick = time.perf_counter()
     for batch_id, (feed, size) in enumerate(batches):
         if batch_id < state["batch"]:
@@ -238,10 +280,15 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
             break
         cost, acc = exe.run(programs.main, feed=feed, fetch_list=programs.train_fetches)
         cost, acc = float(cost), float(acc)
-        if not _finite(cost):
+        # The cost alone is not enough: a conv net whose weights blew up to ~1e35 crashes Paddle's next step
+        # natively (heap corruption, then a hang in its crash handler) before any cost is NaN.
+        largest = _largest_weight(watched)
+        problem = (f"cost is {cost}" if not _finite(cost) else
+                   None if largest <= WEIGHT_LIMIT else f"the weights exploded (largest |w| {largest:.3g})")
+        if problem:
             kept = (f"last good checkpoint kept in {checkpoint_dir / LAST}" if read_meta(checkpoint_dir, LAST)
                     else "no checkpoint had been written yet")
-            raise TrainingDiverged(f"training diverged at pass {epoch}, batch {batch_id}: cost is {cost} "
+            raise TrainingDiverged(f"training diverged at pass {epoch}, batch {batch_id}: {problem} "
                                    f"(try a lower --lr); {kept}")
         if programs.lr_scheduler is not None:
             programs.lr_scheduler.step()

