@@ -71,6 +71,7 @@ def time_to_accuracy(spec: dict) -> dict:
         "seconds": passes[-1]["wall"] if reached else None,
         "reached": reached,
         "passes": len(passes),
+        "passes_to_target": len(passes) if reached else None,
         "test_acc": [p["test_acc"] for p in passes],
         "pass_img_per_s": [p["train_images_per_sec"] for p in passes],
     }

@@ -5,8 +5,10 @@ Same network (conv20 5x5 + relu + max pool, batch norm, conv50 5x5 + relu + max 
 parameters), same batch size, the same recipe as our `TrainConfig` defaults (Adam at its learning rate, the
 same per-step LR schedule over the same number of passes), the same shuffled batches (`iterate_batches` with
 the pipeline's per-pass seed), the cost and accuracy read back every step like our fetches, and the same
-evaluation after every pass (validation 5,000 + test 10,000 images, batch 1,000). Initialisation is
-PyTorch's own: each framework's defaults are part of what is compared.
+evaluation after every pass (validation 5,000 + test 10,000 images, batch 1,000). The initial weights
+come from the same distributions as ours: the cnn's default `--init fan-in` is PyTorch's own layer default
+(U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases); with `"init": "fluid"` in the spec the peer
+starts from Paddle's defaults instead (conv N(0, 2/fan_in), fc Xavier-uniform, zero biases).
 """
 from __future__ import annotations
 
@@ -30,6 +32,21 @@ def book_cnn(torch):
         nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.BatchNorm2d(20),
         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(800, 10),
     )
+
+
+def fluid_init(torch, model) -> None:
+    """The initial distributions `paddle.static.nn.conv2d/fc` use, so both frameworks start alike."""
+    nn = torch.nn
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, nn.Conv2d):
+                fan_in = layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+                layer.weight.normal_(0.0, (2.0 / fan_in) ** 0.5)
+                layer.bias.zero_()
+            elif isinstance(layer, nn.Linear):
+                limit = (6.0 / (layer.in_features + layer.out_features)) ** 0.5
+                layer.weight.uniform_(-limit, limit)
+                layer.bias.zero_()
 
 
 def _batches(x, y, batch_size: int, seed: int, epoch: int):
@@ -57,6 +74,8 @@ class _Trainer:
         self.torch = torch = _torch(spec["threads"])
         torch.manual_seed(spec["seed"])
         self.model = book_cnn(torch)
+        if spec.get("init", TrainConfig().resolved_init) == "fluid":
+            fluid_init(torch, self.model)
         defaults = TrainConfig(batch_size=spec["batch_size"])
         assert defaults.optimizer == "adam", "the peer mirrors the default Adam recipe"
         lr, decay = defaults.optimizer_defaults()
@@ -122,8 +141,10 @@ def time_to_accuracy(spec: dict) -> dict:
         accs.append(trainer.evaluate(test_x, test_y))
         if accs[-1] >= spec["target"]:
             return {"seconds": time.perf_counter() - start, "reached": True, "passes": epoch + 1,
+                    "passes_to_target": epoch + 1,
                     "test_acc": accs, "pass_img_per_s": speeds}
-    return {"seconds": None, "reached": False, "passes": len(accs), "test_acc": accs, "pass_img_per_s": speeds}
+    return {"seconds": None, "reached": False, "passes": len(accs), "passes_to_target": None, "test_acc": accs,
+            "pass_img_per_s": speeds}
 
 
 def inference(spec: dict) -> dict:

@@ -228,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-dir", default=None,
                         help="export directory or model file (default: ./inference_model/cnn if present, else the shipped model)")
     parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="how to run the model (default: executor, or onnx for an .onnx model)")
+                        help="how to run the model (default: predictor, or onnx for an .onnx model)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
     parser.add_argument("--photos", type=int, default=0,
                         help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")

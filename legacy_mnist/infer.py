@@ -29,10 +29,11 @@ import numpy as np
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
 from .model_files import ModelFiles, default_model_dir, find_model_files, read_param_shapes, verify_checksums
 from .normalize import IMAGE_SHAPE, to_model_input
-from .paddle_env import configure_logging, import_paddle, ir_guard
+from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
 
 BACKENDS = ("executor", "predictor", "onnx")
+MKLDNN_CACHE_SHAPES = 8
 OUTPUT_FORMATS = ("text", "csv", "json")
 INPUT_NAME = "img"
 NUM_CLASSES = 10
@@ -165,7 +166,11 @@ class ExecutorModel(Model):
 
 
 class PredictorModel(Model):
-    """The Paddle Inference predictor (`paddle.inference.Config` + `create_predictor`), graph-optimised."""
+    """The Paddle Inference predictor (`paddle.inference.Config` + `create_predictor`), graph-optimised.
+
+    The default backend: its fused oneDNN kernels answer a batch of 500 about 6x faster than the Executor
+    and one image about 1.5x faster (docs/benchmarks.md). Every core by default, like ONNX Runtime.
+    """
 
     backend = "predictor"
 
@@ -179,8 +184,9 @@ class PredictorModel(Model):
         config.disable_gpu()
         if not verbose:
             config.disable_glog_info()
-        if threads:
-            config.set_cpu_math_library_num_threads(threads)
+        config.set_cpu_math_library_num_threads(threads or available_cores())
+        # oneDNN keeps primitives per input shape; a bound keeps memory flat when batch sizes vary.
+        config.set_mkldnn_cache_capacity(MKLDNN_CACHE_SHAPES)
         try:
             self._predictor = inference.create_predictor(config)
         except Exception as exc:  # noqa: BLE001
@@ -229,14 +235,14 @@ class OnnxModel(Model):
 
 def load_model(
     model_dir: str | os.PathLike | None = None,
-    backend: str | None = "executor",
+    backend: str | None = None,
     *,
     threads: int | None = None,
     verbose: bool = False,
 ) -> Model:
     """Load an export (directory or model file; default: `default_model_dir()`) behind `backend`.
 
-    `backend` None picks ONNX Runtime for an .onnx file and the Executor otherwise. Raises ModelError
+    `backend` None picks ONNX Runtime for an .onnx file and the Paddle Inference predictor otherwise. Raises ModelError
     (one line) for a missing/incomplete/corrupt export or a model that does not honour the contract.
     """
     if backend is not None and backend not in BACKENDS:
@@ -249,7 +255,7 @@ def load_model(
         _require_paddle3(files)
     if files.params is not None and files.params.stat().st_size == 0:
         raise ModelError(f"{files.params}: empty parameters file (interrupted copy?)")
-    backend = backend or ("onnx" if files.format == "onnx" else "executor")
+    backend = backend or ("onnx" if files.format == "onnx" else "predictor")
     if backend == "executor":
         model: Model = ExecutorModel(files)
     elif backend == "predictor":
@@ -501,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: ./inference_model/cnn if present, else the shipped model)",
     )
     parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="how to run the model (default: executor, or onnx for an .onnx model)")
+                        help="how to run the model (default: predictor, or onnx for an .onnx model)")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
                         help="auto: photos/scans to MNIST-like digits; book: the tutorial's resize (default: auto)")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help="output format (default: text)")
@@ -511,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse images with more pixels than this (default: {DEFAULT_MAX_PIXELS})")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the predictor/onnx backends (default: library default)")
+                        help="CPU threads for the predictor/onnx backends (default: every available core)")
     parser.add_argument("--demo", action="store_true",
                         help=f"predict the first {DEMO_COUNT} MNIST test digits, written as PNG files (default: off)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show Paddle's log output (default: off)")

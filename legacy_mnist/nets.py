@@ -35,10 +35,11 @@ class LayerInfo:
 class Layers:
     """Builds layers in the current program under one IR and records a summary row per layer."""
 
-    def __init__(self, ir: str, training: bool):
+    def __init__(self, ir: str, training: bool, init: str = "fan-in"):
         self.paddle = import_paddle()
         self.ir = ir
         self.training = training
+        self.init = init
         self.summary: list[LayerInfo] = []
         self._counts: dict[str, int] = {}
 
@@ -48,6 +49,20 @@ class Layers:
         self.summary.append(LayerInfo(f"{kind}_{index}", tuple(out.shape[1:]), params))
         return out
 
+    def _attrs(self, fan_in: int):
+        """(weight attr, bias attr) for a layer with this fan-in; None keeps Paddle's default (init "fluid")."""
+        if self.init == "fluid":
+            return None, None
+        bound = 1.0 / math.sqrt(fan_in)
+        uniform = self.paddle.nn.initializer.Uniform(-bound, bound)
+        return self.paddle.ParamAttr(initializer=uniform), self.paddle.ParamAttr(initializer=uniform)
+
+    def _bias_initializer(self, fan_in: int):
+        if self.init == "fluid":
+            return self.paddle.nn.initializer.Constant(0.0)
+        bound = 1.0 / math.sqrt(fan_in)
+        return self.paddle.nn.initializer.Uniform(-bound, bound)
+
     def _activate(self, x, act):
         if act is None:
             return x
@@ -56,28 +71,33 @@ class Layers:
     def conv(self, x, filters: int, size: int, act: str | None, padding: int = 0):
         channels = int(x.shape[1])
         params = filters * channels * size * size + filters
+        weight_attr, bias_attr = self._attrs(channels * size * size)
         if self.ir == "legacy":
-            out = self.paddle.static.nn.conv2d(x, filters, size, padding=padding, act=act)
+            out = self.paddle.static.nn.conv2d(x, filters, size, padding=padding, act=act, param_attr=weight_attr,
+                                               bias_attr=bias_attr)
         else:
-            out = self._activate(self.paddle.nn.Conv2D(channels, filters, size, padding=padding)(x), act)
+            out = self._activate(self.paddle.nn.Conv2D(channels, filters, size, padding=padding,
+                                                       weight_attr=weight_attr, bias_attr=bias_attr)(x), act)
         return self._record("conv2d", out, params)
 
     def conv_pool(self, x, filters: int, size: int, act: str | None, pool_size: int = 2, pool_stride: int = 2):
         """The book's conv(+bias, act) -> max pool, computed as conv -> max pool -> +bias -> act (same function)."""
         channels = int(x.shape[1])
         params = filters * channels * size * size + filters
+        fan_in = channels * size * size
+        weight_attr, _ = self._attrs(fan_in)
         if self.ir == "legacy":
-            conv = self.paddle.static.nn.conv2d(x, filters, size, bias_attr=False)
+            conv = self.paddle.static.nn.conv2d(x, filters, size, param_attr=weight_attr, bias_attr=False)
             weight_name = conv.block.ops[-1].input("Filter")[0]
         else:
-            layer = self.paddle.nn.Conv2D(channels, filters, size, bias_attr=False)
+            layer = self.paddle.nn.Conv2D(channels, filters, size, weight_attr=weight_attr, bias_attr=False)
             conv, weight_name = layer(x), layer.weight.name
         self._record("conv2d", conv, params)
         pooled = self.pool(conv, pool_size, pool_stride)
-        # Same name and initial value (zeros) as the bias the fused layer creates, so checkpoints match.
+        # Same name and initial distribution as the bias the fused layer creates, so checkpoints match.
         bias = self.paddle.static.create_parameter(
             [filters], "float32", name=_bias_name(weight_name), is_bias=True,
-            default_initializer=self.paddle.nn.initializer.Constant(0.0))
+            default_initializer=self._bias_initializer(fan_in))
         return self._activate(self._add_channel_bias(pooled, bias), act)
 
     def _add_channel_bias(self, x, bias):
@@ -102,11 +122,13 @@ class Layers:
     def fc(self, x, size: int, act: str | None):
         inputs = math.prod(int(d) for d in x.shape[1:])
         params = inputs * size + size
+        weight_attr, bias_attr = self._attrs(inputs)
         if self.ir == "legacy":
-            out = self.paddle.static.nn.fc(x, size, activation=act)
+            out = self.paddle.static.nn.fc(x, size, activation=act, weight_attr=weight_attr, bias_attr=bias_attr)
         else:
             flat = self.paddle.flatten(x, 1) if len(x.shape) > 2 else x
-            out = self._activate(self.paddle.nn.Linear(inputs, size)(flat), act)
+            out = self._activate(self.paddle.nn.Linear(inputs, size, weight_attr=weight_attr,
+                                                       bias_attr=bias_attr)(flat), act)
         return self._record("fc", out, params)
 
 

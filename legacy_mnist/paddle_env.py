@@ -14,6 +14,14 @@ import warnings
 IR_CHOICES = ("legacy", "pir")
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _verbose_requested() -> bool:
     return os.environ.get("LEGACY_MNIST_VERBOSE", "") not in ("", "0")
 

@@ -7,7 +7,8 @@ time in its own program with the same parameter names, in inference mode.
 
 Speed (measured in docs/benchmarks.md; run `python -m legacy_mnist.bench`): under the legacy IR the training
 program's max pools keep their argmax (`max_pool2d_with_index`, whose gradient is a scatter instead of a
-search), and conv2d and its gradient run on oneDNN (2-3x faster than Paddle's im2col kernels on CPU).
+search), the conv biases are added in the fluid-era `axis=1` form (Paddle's fast row-wise kernels), and conv2d
+and its gradient run on oneDNN (2-3x faster than Paddle's im2col kernels on CPU).
 `configure_runtime` runs the executor's ops in the calling thread and gives the math library every core.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .nets import NETWORKS, LayerInfo, Layers, resolve_activation
-from .paddle_env import import_paddle, ir_guard
+from .paddle_env import available_cores, import_paddle, ir_guard
 
 FEED_IMAGE = "img"
 FEED_LABEL = "label"
@@ -42,7 +43,7 @@ class Programs:
 
 def _head(paddle, img, label, cfg: TrainConfig, training: bool):
     """Network, probabilities, mean cross-entropy and accuracy for one program."""
-    layers = Layers(cfg.ir, training)
+    layers = Layers(cfg.ir, training, cfg.resolved_init)
     logits = NETWORKS[cfg.model](img, layers, resolve_activation(cfg.model, cfg.activation))
     prediction = paddle.nn.functional.softmax(logits)
     # Cross-entropy on logits is the numerically stable form of the book's cross_entropy(softmax(x)).
@@ -67,14 +68,6 @@ def _optimizer(paddle, cfg: TrainConfig, total_steps: int):
     else:
         opt = paddle.optimizer.SGD(learning_rate=rate, weight_decay=regularizer)
     return opt, scheduler
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (the affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def configure_runtime(paddle, num_threads: int | None = None) -> int:
@@ -116,6 +109,32 @@ def _index_max_pools(program) -> None:
     block._sync_with_cpp()
 
 
+def _add_channel_biases_in_place(program) -> None:
+    """Turn `x + reshape(bias, [1, C, 1, 1])` into the fluid-era `elementwise_add(x, bias, axis=1)`.
+
+    The same sum, but Paddle's CPU kernels take their row-wise fast path for the axis form, forward and
+    backward, instead of the generic broadcast (measured: docs/benchmarks.md). Only in the training program:
+    the test program and the export keep the reshape form, whose broadcast survives Paddle Inference's PIR
+    translation.
+    """
+    block = program.global_block()
+    producers = {op.output("Out")[0]: op for op in block.ops if op.type == "reshape2"}
+    dead = []
+    for op in block.ops:
+        if op.type != "elementwise_add" or op.input("Y")[0] not in producers:
+            continue
+        reshape = producers[op.input("Y")[0]]
+        bias = block.var(reshape.input("X")[0])
+        if len(bias.shape) != 1 or list(reshape.attr("shape")) != [1, -1, 1, 1]:
+            continue
+        op._rename_input(op.input("Y")[0], bias.name)
+        op._set_attr("axis", 1)
+        dead.append(reshape)
+    for reshape in dead:
+        block._remove_op(list(block.ops).index(reshape), sync=False)
+    block._sync_with_cpp()
+
+
 def _use_onednn_convs(paddle, program) -> None:
     """Run conv2d (and its gradient) on oneDNN, where the wheel has it.
 
@@ -148,6 +167,7 @@ def build_programs(cfg: TrainConfig, total_steps: int = 1) -> Programs:
             test_prediction = test_block.var(prediction.name)
             test_fetches = [test_block.var(avg_cost.name), test_block.var(accuracy.name)]
             _index_max_pools(main)
+            _add_channel_biases_in_place(main)
         optimizer, scheduler = _optimizer(paddle, cfg, total_steps)
         optimizer.minimize(avg_cost)
         if cfg.ir == "legacy":

@@ -184,6 +184,7 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train `cfg.model`, checkpoint each pass, export the best pass; return the history and results."""
     cfg = validate(cfg)
+    cfg = cfg.with_changes(init=cfg.resolved_init)  # checkpoints and metrics.json record what was used
     handler = event_handler or (lambda event: None)
     log = log or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
@@ -232,7 +233,7 @@ def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir
 
 # Settings that change what a step computes; a resumed run must keep them (epochs may grow, logs may change).
 RESUME_MUST_MATCH = ("model", "activation", "batch_size", "optimizer", "learning_rate", "lr_schedule",
-                     "weight_decay", "seed", "val_size", "ir", "reader", "train_limit", "data_dir")
+                     "weight_decay", "init", "seed", "val_size", "ir", "reader", "train_limit", "data_dir")
 
 
 def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log) -> dict:
@@ -246,7 +247,7 @@ def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, e
         return fresh
     saved = meta["config"]
     for name in RESUME_MUST_MATCH:
-        if saved.get(name) != getattr(cfg, name):
+        if name in saved and saved[name] != getattr(cfg, name):  # a setting newer than the checkpoint: unchecked
             raise UserError(f"--resume: {checkpoint_dir / LAST} was trained with --{name.replace('_', '-')} "
                             f"{saved.get(name)}, not {getattr(cfg, name)}; use the same settings or a new "
                             f"--checkpoint-dir")

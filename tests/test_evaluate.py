@@ -50,7 +50,7 @@ def test_cli_json_text_and_pictures(tiny_exports, tmp_path, capsys):  # noqa: F8
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert err == ""
-    assert report["count"] == 300 and report["format"] == "legacy" and report["backend"] == "executor"
+    assert report["count"] == 300 and report["format"] == "legacy" and report["backend"] == "predictor"
     expected = int(np.sum(tiny_exports.reference[:300].argmax(1) == tiny_exports.labels[:300]))
     assert report["correct"] == expected and abs(report["accuracy"] - expected / 300) < 1e-12
     assert len(report["per_class"]) == 10 and sum(row["support"] for row in report["per_class"]) == 300

@@ -33,18 +33,22 @@ def onnx_file(tiny_exports, tmp_path_factory):  # noqa: F811
 
 def test_legacy_export_loads_and_reproduces_training_predictions(tiny_exports):  # noqa: F811
     model = load_model(tiny_exports.legacy)
-    assert model.files.format == "legacy" and model.backend == "executor"
+    assert model.files.format == "legacy" and model.backend == "predictor"
     probs = model.predict(to_model_input(tiny_exports.images))
     assert probs.shape == (len(tiny_exports.images), 10) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(probs, tiny_exports.reference, atol=1e-6)
+    # The predictor's fused oneDNN kernels sum in another order (measured max difference 1.5e-6); the
+    # Executor runs the training program's own kernels.
+    np.testing.assert_allclose(probs, tiny_exports.reference, atol=1e-5)
+    executor_probs = load_model(tiny_exports.legacy, "executor").predict(to_model_input(tiny_exports.images))
+    np.testing.assert_allclose(executor_probs, tiny_exports.reference, atol=1e-6)
     assert tiny_exports.accuracy > 0.85  # the fixture model learned something, so parity below means something
 
 
 def test_pir_json_export_gives_identical_predictions(tiny_exports):  # noqa: F811
     assert (tiny_exports.pir / "model.json").is_file() and not (tiny_exports.pir / "model.pdmodel").exists()
-    legacy = load_model(tiny_exports.legacy).predict(to_model_input(tiny_exports.images))
-    pir_model = load_model(tiny_exports.pir)
+    legacy = load_model(tiny_exports.legacy, "executor").predict(to_model_input(tiny_exports.images))
+    pir_model = load_model(tiny_exports.pir, "executor")
     assert pir_model.files.format == "pir"
     pir = pir_model.predict(to_model_input(tiny_exports.images))
     np.testing.assert_allclose(pir, legacy, atol=1e-6)
@@ -66,7 +70,7 @@ def test_backends_agree(tiny_exports, onnx_file, export):  # noqa: F811
 def test_backend_chosen_from_file_and_batches_of_any_size(tiny_exports, onnx_file):  # noqa: F811
     model = load_model(onnx_file, backend=None)
     assert model.backend == "onnx" and model.files.format == "onnx"
-    assert load_model(tiny_exports.legacy, backend=None).backend == "executor"
+    assert load_model(tiny_exports.legacy, backend=None).backend == "predictor"
     assert model.predict(np.zeros((0, 1, 28, 28), np.float32)).shape == (0, 10)
     one = model.predict(to_model_input(tiny_exports.images[:1]))
     assert one.shape == (1, 10)

@@ -234,3 +234,41 @@ def test_reported_accuracy_matches_a_fresh_load_of_the_export(mnist_cache, tmp_p
     images, labels = test.images[: SMALL["test_limit"]], test.labels[: SMALL["test_limit"]]
     probabilities = load_model(result.save_dir).predict(to_model_input(images))
     assert float(np.mean(probabilities.argmax(axis=1) == labels)) == pytest.approx(result.test_acc, abs=1e-6)
+
+
+def initial_parameters(cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """Every trainable parameter after the startup program, by name."""
+    from legacy_mnist.paddle_env import import_paddle, ir_guard
+
+    paddle = import_paddle()
+    programs = build_programs(cfg)
+    scope = paddle.static.Scope()
+    with ir_guard(cfg.ir), paddle.static.scope_guard(scope):
+        paddle.static.Executor(paddle.CPUPlace()).run(programs.startup)
+        names = [p.name for p in programs.main.global_block().all_parameters() if p.trainable]
+        return {name: np.array(scope.find_var(name).get_tensor()) for name in names}
+
+
+@pytest.mark.parametrize("ir", ["legacy", "pir"])
+def test_fan_in_init_draws_weights_and_biases_like_pytorch(ir):
+    params = initial_parameters(TrainConfig(model="lenet5", ir=ir, init="fan-in"))
+    # lenet5's layers in order: conv 1*5*5, conv 6*5*5, fc 256, fc 120, fc 84 inputs.
+    fan_ins = {(6, 1, 5, 5): 25, (16, 6, 5, 5): 150, (256, 120): 256, (120, 84): 120, (84, 10): 84}
+    biases = {6: 25, 16: 150, 120: 256, 84: 120, 10: 84}
+    assert len(params) == 10
+    for name, value in params.items():
+        fan_in = fan_ins[value.shape] if value.ndim > 1 else biases[value.shape[0]]
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(value).max() <= bound, name
+        assert np.abs(value).max() > 0.8 * bound, name  # spread over the range, not zeros
+        if value.size >= 1000:
+            assert value.std() == pytest.approx(bound / np.sqrt(3), rel=0.1), name
+
+
+def test_fluid_init_keeps_paddles_defaults():
+    params = initial_parameters(TrainConfig(model="cnn", init="fluid"))
+    conv2 = next(v for v in params.values() if v.shape == (50, 20, 5, 5))
+    assert conv2.std() == pytest.approx(np.sqrt(2 / 500), rel=0.05)  # N(0, 2/fan_in)
+    biases = [v for v in params.values() if v.ndim == 1 and v.shape[0] in (20, 50, 10)
+              and not np.all(v == 1)]  # batch norm's scale starts at 1
+    assert biases and all(np.all(v == 0) for v in biases)
