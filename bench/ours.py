@@ -1,6 +1,6 @@
 """Our pipeline under measurement: `legacy_mnist.train.train` and `legacy_mnist.infer.load_model`, as shipped.
 
-Run by the driver:  python -m bench.ours train|t99|infer SPEC_JSON
+Run by the driver:  python -m bench.ours train|t99|infer|model SPEC_JSON
 Every figure comes from the public entry points (events and predict calls), so what is timed is what users
 run: feeding, fetching the cost and accuracy every step, the event handler, evaluation and checkpoints.
 """
@@ -77,6 +77,26 @@ def time_to_accuracy(spec: dict) -> dict:
     }
 
 
+def model_accuracy(spec: dict) -> dict:
+    """One run of `spec["model"]` with every training option at its default (5 passes, all data): the test
+    accuracy of the exported best pass, the wall time from calling `train`, the median img/s of the passes."""
+    from legacy_mnist.events import EndPass
+    from legacy_mnist.train import train
+
+    speeds: list[float] = []
+
+    def handler(event):
+        if isinstance(event, EndPass):
+            speeds.append(event.metrics["train_images_per_sec"])
+
+    start = time.perf_counter()
+    quick = {key: spec[key] for key in ("epochs", "train_limit") if spec.get(key)}  # --quick only
+    result = train(_config(spec, model=spec["model"], **quick), handler, log=lambda message: None)
+    return {"model": spec["model"], "test_acc": result.test_acc, "best_epoch": result.best_epoch,
+            "passes": len(result.history), "seconds": time.perf_counter() - start,
+            "img_per_s": sorted(speeds)[len(speeds) // 2]}
+
+
 def inference(spec: dict) -> dict:
     """Latency and throughput of `load_model(model_dir, backend)` (backend None: the default path)."""
     from legacy_mnist.infer import load_model
@@ -88,7 +108,7 @@ def inference(spec: dict) -> dict:
     return time_inference(model.predict, test_inputs(spec["batch"]), spec)
 
 
-WORKERS = {"train": train_throughput, "t99": time_to_accuracy, "infer": inference}
+WORKERS = {"train": train_throughput, "t99": time_to_accuracy, "infer": inference, "model": model_accuracy}
 
 if __name__ == "__main__":
     main_guard(lambda kind, spec: WORKERS[kind](spec))

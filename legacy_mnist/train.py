@@ -117,8 +117,8 @@ def evaluate(exe, programs: Programs, split: _Split, batch_size: int) -> tuple[f
         return float("nan"), float("nan")
     total_cost = total_correct = 0.0
     for images, labels in iterate_batches(split.images, split.labels, batch_size, shuffle=False):
-        cost, acc = exe.run(programs.test, feed={programs.image.name: images, programs.label.name: labels},
-                            fetch_list=programs.test_fetches)
+        cost, acc = exe.run(programs.evaluation, feed={programs.image.name: images, programs.label.name: labels},
+                            fetch_list=programs.evaluation_fetches)
         total_cost += float(cost) * len(labels)
         total_correct += float(acc) * len(labels)
     return total_cost / len(split.labels), total_correct / len(split.labels)

@@ -72,8 +72,9 @@ def test_bad_arguments_are_user_errors(argv):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, mnist_cache):
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    done = subprocess.run([sys.executable, "-m", "legacy_mnist.bench", "--quick", "--json", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run([sys.executable, "-m", "legacy_mnist.bench", "--quick", "--json", str(out),
+                           "--sections", ",".join(bench.SECTIONS)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return done, json.loads(out.read_text())
 
@@ -95,3 +96,16 @@ def test_quick_run_compares_the_same_model_in_both_runtimes(quick_run):
     _, raw = quick_run
     agree = raw["runs"]["infer"]["digits_agree_ours_vs_ort"]
     assert agree and min(agree) == 1.0  # the ONNX file is our export: same digits for the same images
+
+
+def test_quick_run_trains_each_network_and_checks_it_against_the_goal(quick_run):
+    done, raw = quick_run
+    figures = {f["name"]: f for f in raw["figures"]}
+    for model in ("softmax", "mlp", "cnn", "lenet5"):
+        figure = figures[f"Test accuracy, {model}"]
+        run = raw["runs"]["models"][model][0]
+        assert figure["ours"] == pytest.approx(100 * run["test_acc"]) and 10 < figure["ours"] <= 100
+        assert figure["met"] == (run["test_acc"] >= bench.ACCURACY_GOAL[model])  # 1 short pass: usually not met
+        assert run["seconds"] > 0 and run["img_per_s"] > 0
+        assert f"| {model} | {100 * run['test_acc']:.2f}% |" in done.stdout
+    assert figures["Test accuracy, cnn"]["peer_value"] == pytest.approx(99.2)
