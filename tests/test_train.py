@@ -272,3 +272,19 @@ def test_fluid_init_keeps_paddles_defaults():
     biases = [v for v in params.values() if v.ndim == 1 and v.shape[0] in (20, 50, 10)
               and not np.all(v == 1)]  # batch norm's scale starts at 1
     assert biases and all(np.all(v == 0) for v in biases)
+
+
+def test_fast_kernels_stay_out_of_the_exported_test_program():
+    programs = build_programs(TrainConfig(model="cnn"))
+
+    def ops(program, kind):
+        return [op for op in program.global_block().ops if op.type == kind]
+
+    # Training and evaluation add conv biases in the axis=1 form with the bias parameter itself ...
+    for program in (programs.main, programs.evaluation):
+        adds = [op for op in ops(program, "elementwise_add") if op.input("Y")[0].startswith("conv2d_")]
+        assert len(adds) == 2 and all(op.attr("axis") == 1 for op in adds)
+        assert all(op.attr("use_mkldnn") and not op.attr("is_test") for op in ops(program, "conv2d"))
+    # ... the test program (what the export is pruned from) keeps the book's ops and Paddle's kernels.
+    assert len(ops(programs.test, "reshape2")) == 2
+    assert not any(op.attr("use_mkldnn") for op in ops(programs.test, "conv2d"))
