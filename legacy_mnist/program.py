@@ -73,18 +73,25 @@ def _optimizer(paddle, cfg: TrainConfig, total_steps: int):
     return opt, scheduler
 
 
+# Ops in the calling thread; and no freeing of each step's intermediate tensors as soon as their last reader
+# has run: the executor then reuses them from one step to the next (1.25x a training step, measured in
+# docs/benchmarks.md). Either is left alone when the environment sets it.
+RUNTIME_FLAGS = {"FLAGS_new_executor_serial_run": True, "FLAGS_eager_delete_tensor_gb": -1.0}
+
+
 def configure_runtime(paddle, num_threads: int | None = None) -> int:
     """Process-wide CPU settings the programs are tuned for; returns the math-library thread count.
 
     Paddle's default is one math thread; None gives every available core, as PyTorch does. Its standalone
     executor hands ops to a worker pool by default, where each op's oneDNN/OpenMP team fights the executor
-    threads for the cores: running the ops in the calling thread measured 1.6x faster on 2 cores. An
-    explicit FLAGS_new_executor_serial_run in the environment is left alone.
+    threads for the cores: running the ops in the calling thread measured 1.6x faster on 2 cores. See
+    RUNTIME_FLAGS for the flags set here.
     """
     threads = num_threads or available_cores()
     paddle.base.core.set_num_threads(threads)
-    if "FLAGS_new_executor_serial_run" not in os.environ:
-        paddle.set_flags({"FLAGS_new_executor_serial_run": True})
+    for flag, value in RUNTIME_FLAGS.items():
+        if flag not in os.environ:
+            paddle.set_flags({flag: value})
     return threads
 
 
