@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
 TORCH_REQUIREMENT = "torch==2.13.0"
 SECTIONS = ("train", "t99", "infer", "models")
-DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" takes another 6 minutes: asked for by name
+DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes) is asked for by name
 # The PaddlePaddle book's test accuracy per network (none published for the classic LeNet-5) and our goal.
 BOOK_ACCURACY = {"softmax": 0.9234, "mlp": 0.9766, "cnn": 0.9920, "lenet5": None}
 ACCURACY_GOAL = {"softmax": 0.923, "mlp": 0.977, "cnn": 0.992, "lenet5": 0.988}
@@ -248,7 +248,7 @@ def bench_inference(cfg: BenchConfig, threads: int, work: Path, export: str | No
 def bench_models(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[list[Figure], dict]:
     """Each network once with the default recipe: test accuracy against the book, wall time, img/s."""
     log("each network with the default recipe (5 passes): test accuracy, wall time, img/s")
-    quick = dict(epochs=1, train_limit=cfg.t99_train_limit) if cfg.t99_train_limit else {}
+    quick = dict(epochs=1, train_limit=cfg.t99_train_limit) if cfg.t99_train_limit else {}  # only --quick sets it
     runs = {model: [run_job(Job(model, "bench.ours", "model",
                                 _spec(cfg, threads, workdir=str(work / "models" / model), model=model, **quick)), log)]
             for model in ACCURACY_GOAL}
@@ -420,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, default=d.target, help=f"test accuracy to reach (default: {d.target})")
     p.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                    help=f"comma-separated subset of {', '.join(SECTIONS)}; models trains each network once with "
-                        f"the default recipe, about 6 minutes (default: {','.join(DEFAULT_SECTIONS)})")
+                        f"the default recipe, 2-3 minutes (default: {','.join(DEFAULT_SECTIONS)})")
     p.add_argument("--quick", action="store_true",
                    help="one tiny repetition of everything, to check the machinery (default: off)")
     p.add_argument("--write-docs", action="store_true",

@@ -79,7 +79,9 @@ class TrainConfig:
         """(learning rate, L2 coefficient) after filling in the optimizer's tutorial defaults."""
         lr = self.learning_rate
         if lr is None:
-            lr = ADAM_LR_BY_MODEL.get(self.model, DEFAULT_LR["adam"]) if self.optimizer == "adam" else DEFAULT_LR[self.optimizer]
+            lr = DEFAULT_LR[self.optimizer]
+            if self.optimizer == "adam":
+                lr = ADAM_LR_BY_MODEL.get(self.model, lr)
         if self.weight_decay is not None:
             return lr, self.weight_decay
         return lr, V2_MOMENTUM_L2 if self.optimizer == "momentum" else 0.0
