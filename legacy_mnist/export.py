@@ -49,12 +49,33 @@ def export_inference_model(
             paddle.static.save_inference_model(
                 str(staged / MODEL_PREFIX), list(feed_vars), list(fetch_vars), executor, program=program
             )
+        if ir == "legacy":
+            _drop_creation_stacks(staged / f"{MODEL_PREFIX}.pdmodel")
         model_names = sorted(p.name for p in staged.iterdir() if p.name.startswith(f"{MODEL_PREFIX}."))
         (staged / CHECKSUM_FILE).write_text(checksum_lines(staged, model_names), "utf-8")
         for name, content in (extra_files or {}).items():
             data = content.encode("utf-8") if isinstance(content, str) else content
             (staged / name).write_bytes(data)
     return Path(save_dir)
+
+
+def _drop_creation_stacks(model_file: Path) -> None:
+    """Empty the `op_callstack` of every op in a saved .pdmodel.
+
+    `save_inference_model` records the Python stack, with this machine's absolute paths, on the feed and
+    fetch ops it adds: the export would name the build directory, and the same training run elsewhere would
+    give other bytes. The attribute stays (empty), so every loader sees the program it expects.
+    """
+    from paddle.base.proto import framework_pb2
+
+    desc = framework_pb2.ProgramDesc()
+    desc.ParseFromString(model_file.read_bytes())
+    for block in desc.blocks:
+        for op in block.ops:
+            for attr in op.attrs:
+                if attr.name == "op_callstack":
+                    del attr.strings[:]
+    model_file.write_bytes(desc.SerializeToString())
 
 
 def write_json(obj) -> str:

@@ -60,3 +60,11 @@ def test_cli_errors(tiny_exports, tmp_path, capsys):  # noqa: F811
         main(["--model-dir", str(tiny_exports.legacy)])  # --onnx is required
     assert excinfo.value.code == 2
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_legacy_export_names_no_local_paths(tiny_exports):  # noqa: F811
+    program = (tiny_exports.legacy / "model.pdmodel").read_bytes()
+    # save_inference_model puts a Python traceback on the feed/fetch ops it adds; the export drops it.
+    assert b"File \"" not in program and b"legacy_mnist/" not in program
+    assert b"op_callstack" in program  # the attribute itself stays, empty, for every loader
+    assert load_model(tiny_exports.legacy, "executor").predict(to_model_input(tiny_exports.images[:4])).shape == (4, 10)
