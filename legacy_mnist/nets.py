@@ -49,19 +49,22 @@ class Layers:
         self.summary.append(LayerInfo(f"{kind}_{index}", tuple(out.shape[1:]), params))
         return out
 
+    def _fan_in_uniform(self, fan_in: int):
+        bound = 1.0 / math.sqrt(fan_in)
+        return self.paddle.nn.initializer.Uniform(-bound, bound)
+
     def _attrs(self, fan_in: int):
         """(weight attr, bias attr) for a layer with this fan-in; None keeps Paddle's default (init "fluid")."""
         if self.init == "fluid":
             return None, None
-        bound = 1.0 / math.sqrt(fan_in)
-        uniform = self.paddle.nn.initializer.Uniform(-bound, bound)
+        uniform = self._fan_in_uniform(fan_in)
         return self.paddle.ParamAttr(initializer=uniform), self.paddle.ParamAttr(initializer=uniform)
 
     def _bias_initializer(self, fan_in: int):
+        """For a bias made by hand: Paddle's default is zeros."""
         if self.init == "fluid":
             return self.paddle.nn.initializer.Constant(0.0)
-        bound = 1.0 / math.sqrt(fan_in)
-        return self.paddle.nn.initializer.Uniform(-bound, bound)
+        return self._fan_in_uniform(fan_in)
 
     def _activate(self, x, act):
         if act is None:

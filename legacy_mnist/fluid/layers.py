@@ -190,11 +190,10 @@ def _pool2d(
 ):
     if pool_type not in ("max", "avg"):
         raise FluidArgumentError(f"pool2d: pool_type must be 'max' or 'avg', got {pool_type!r}")
-    if global_pooling:
-        pool = F.adaptive_max_pool2d if pool_type == "max" else F.adaptive_avg_pool2d
+    if global_pooling:  # adaptive_max_pool2d takes no data_format (NCHW only)
         if pool_type == "max":
-            return pool(input, output_size=1, name=name)
-        return pool(input, output_size=1, data_format=data_format, name=name)
+            return F.adaptive_max_pool2d(input, output_size=1, name=name)
+        return F.adaptive_avg_pool2d(input, output_size=1, data_format=data_format, name=name)
     if pool_size == -1 or pool_size is None:
         raise FluidArgumentError("pool2d: pool_size must be set unless global_pooling=True")
     if pool_type == "max":
