@@ -6,13 +6,6 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 
 
-def shipped_model_files():
-    """The committed `inference_model/cnn` export, installed under <prefix>/share/legacy_mnist/."""
-    model_dir = HERE / "inference_model" / "cnn"
-    files = sorted(str(p.relative_to(HERE)) for p in model_dir.glob("*") if p.is_file())
-    return [("share/legacy_mnist/inference_model/cnn", files)] if files else []
-
-
 setup(
     name="legacy_mnist",
     version="0.1.0",
@@ -21,7 +14,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["legacy_mnist", "legacy_mnist.*"]),
-    data_files=shipped_model_files(),
+    # The shipped models (legacy_mnist/shipped_models/<name>/) are package data: they install beside the code,
+    # and `train` never writes there (it exports to ./inference_model/<model>/).
+    package_data={"legacy_mnist": ["shipped_models/*/*"]},
     install_requires=[
         "paddlepaddle>=3.3,<4",
         "numpy>=1.23",

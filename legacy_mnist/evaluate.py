@@ -20,7 +20,8 @@ import numpy as np
 
 from .atomic import atomic_write_bytes, atomic_write_text, check_output
 from .errors import ArgumentParser, EXIT_OK, run_cli
-from .infer import BACKENDS, NUM_CLASSES, Model, load_model
+from .infer import (BACKENDS, NUM_CLASSES, Model, add_model_arguments, add_verbosity_arguments, load_model,
+                    report_model)
 from .normalize import to_model_input
 from .paddle_env import configure_logging
 from .preprocess import PREPROCESS_MODES
@@ -225,8 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m legacy_mnist.evaluate",
         description="Report an exported model's MNIST test accuracy, per-class accuracy and confusion matrix.",
     )
-    parser.add_argument("--model-dir", default=None,
-                        help="export directory or model file (default: ./inference_model/cnn if present, else the shipped model)")
+    add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="how to run the model (default: predictor, or onnx for an .onnx model)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
@@ -244,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="gallery PNG of misclassified digits (default: none)")
     parser.add_argument("--samples", metavar="OUT.png", default=None,
                         help="grid PNG of sample images with labels and predictions (default: none)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Paddle's log output (default: off)")
+    add_verbosity_arguments(parser)
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
@@ -255,8 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for option in ("output", "plot", "misclassified", "samples"):  # refused now, not after the evaluation
         if getattr(args, option):
             check_output(getattr(args, option), f"--{option}", directory=False)
-    configure_logging(args.verbose)
-    model = load_model(args.model_dir, args.backend, verbose=args.verbose)
+    configure_logging(args.verbose >= 2)
+    model = load_model(args.model_dir, args.backend, name=args.model, verbose=args.verbose >= 2)
+    report_model(model, args.quiet)
     from .dataset import load_split
 
     split = load_split("test", log=(lambda line: print(line, file=sys.stderr)) if args.verbose else (lambda line: None))

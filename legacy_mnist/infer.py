@@ -27,7 +27,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
-from .model_files import ModelFiles, default_model_dir, find_model_files, read_param_shapes, verify_checksums
+from .model_files import (DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, read_param_shapes,
+                          resolve_model, verify_checksums)
 from .normalize import IMAGE_SHAPE, to_model_input
 from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
@@ -94,6 +95,7 @@ class Model:
 
     def __init__(self, files: ModelFiles):
         self.files = files
+        self.choice: ModelChoice | None = None  # how load_model found it (set there)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype=np.float32)
@@ -127,6 +129,11 @@ class Model:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.files.model)!r}, format={self.files.format!r})"
+
+    def describe(self) -> str:
+        """The one stderr line `infer` and `evaluate` print: which model file, format and backend, from where."""
+        where = self.choice.describe() if self.choice is not None else "given with --model-dir"
+        return f"model: {self.files.model} (format {self.files.format}, backend {self.backend}; {where})"
 
 
 class ExecutorModel(Model):
@@ -237,10 +244,12 @@ def load_model(
     model_dir: str | os.PathLike | None = None,
     backend: str | None = None,
     *,
+    name: str | None = None,
     threads: int | None = None,
     verbose: bool = False,
 ) -> Model:
-    """Load an export (directory or model file; default: `default_model_dir()`) behind `backend`.
+    """Load an export (directory or model file) behind `backend`; without `model_dir`, the model `name`
+    (default cnn): ./inference_model/<name>/ when it holds an export, else the shipped one.
 
     `backend` None picks ONNX Runtime for an .onnx file and the Paddle Inference predictor otherwise. Raises ModelError
     (one line) for a missing/incomplete/corrupt export or a model that does not honour the contract.
@@ -248,9 +257,9 @@ def load_model(
     if backend is not None and backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     configure_logging(verbose)
-    path = Path(model_dir) if model_dir is not None else default_model_dir()
+    choice = resolve_model(model_dir, name)
     kind = None if backend is None else ("onnx" if backend == "onnx" else "paddle")
-    files = find_model_files(path, kind)
+    files = find_model_files(choice.path, kind)
     if files.format == "pir":
         _require_paddle3(files)
     if files.params is not None and files.params.stat().st_size == 0:
@@ -263,6 +272,7 @@ def load_model(
     else:
         model = OnnxModel(files, threads, verbose)
     verify_checksums(files)  # last: a file of another model or a broken program gets its own message first
+    model.choice = choice
     return model.check_contract()
 
 
@@ -473,19 +483,14 @@ def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None,
 
 
 # ------------------------------------------------------------------------------------------------ demo
-def _quiet_log(line: str) -> None:
-    """The data layer's 'where MNIST came from' line: shown only with -v, stdout is for results."""
-    if os.environ.get("LEGACY_MNIST_VERBOSE", "") not in ("", "0"):
-        print(line, file=sys.stderr)
-
-
-def write_demo_images(directory: Path, count: int = DEMO_COUNT) -> list[Path]:
-    """The first `count` MNIST test digits as PNG files named with their true label."""
+def write_demo_images(directory: Path, count: int = DEMO_COUNT, log=None) -> list[Path]:
+    """The first `count` MNIST test digits as PNG files named with their true label; `log` gets the line
+    saying where MNIST came from (stdout is for results)."""
     from PIL import Image
 
     from .dataset import load_split
 
-    split = load_split("test", log=_quiet_log)
+    split = load_split("test", log=log or (lambda line: None))
     paths = []
     for index in range(min(count, len(split.labels))):
         path = directory / f"mnist-test-{index:02d}-label{int(split.labels[index])}.png"
@@ -501,11 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Predict the handwritten digit in each image file with an exported model.",
     )
     parser.add_argument("inputs", nargs="*", metavar="PATH", help="image files, directories or glob patterns")
-    parser.add_argument(
-        "--model-dir", default=None,
-        help="export directory or model file (.pdmodel, .json, .onnx) "
-        "(default: ./inference_model/cnn if present, else the shipped model)",
-    )
+    add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="how to run the model (default: predictor, or onnx for an .onnx model)")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
@@ -520,8 +521,30 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CPU threads for the predictor/onnx backends (default: every available core)")
     parser.add_argument("--demo", action="store_true",
                         help=f"predict the first {DEMO_COUNT} MNIST test digits, written as PNG files (default: off)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show Paddle's log output (default: off)")
+    add_verbosity_arguments(parser)
     return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """--model-dir and --model, shared by infer and evaluate."""
+    parser.add_argument("--model-dir", default=None,
+                        help="export directory or model file (.pdmodel, .json, .onnx); overrides --model (default: none)")
+    parser.add_argument("--model", default=DEFAULT_MODEL_NAME, metavar="NAME",
+                        help="model name: ./inference_model/NAME/ when it holds an export (what train writes), "
+                             f"else the one shipped with the package (default: {DEFAULT_MODEL_NAME})")
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser) -> None:
+    """-q / -v / -vv, shared by infer and evaluate."""
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="do not print the 'model: ...' line on stderr (default: print it)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="-v: also say where the data came from; -vv: also Paddle's own log output (default: off)")
+
+
+def report_model(model: Model, quiet: bool) -> None:
+    if not quiet:
+        print(model.describe(), file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -533,17 +556,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--top-k must be between 1 and {NUM_CLASSES}")
     if args.batch_size < 1 or args.max_pixels < 1:
         parser.error("--batch-size and --max-pixels must be positive")
-    configure_logging(args.verbose)
+    paddle_logs = args.verbose >= 2
+    configure_logging(paddle_logs)
     # Names that are not valid UTF-8 reach us as surrogate escapes: print them back as the original bytes
     # rather than fail mid-run under a strict UTF-8 locale.
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="surrogateescape")
-    model = load_model(args.model_dir, args.backend, threads=args.threads, verbose=args.verbose)
+    model = load_model(args.model_dir, args.backend, name=args.model, threads=args.threads, verbose=paddle_logs)
+    report_model(model, args.quiet)
     with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
         inputs = list(args.inputs)
         if args.demo:
-            inputs += [str(p) for p in write_demo_images(Path(tmp))]
+            say = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
+            inputs += [str(p) for p in write_demo_images(Path(tmp), log=say)]
         results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels)
         total, failed = write_results(results, args.format, args.top_k)
     if failed and args.format == "text":

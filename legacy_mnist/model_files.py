@@ -11,8 +11,6 @@ decided here from the files and the loader switches IR to match.
 from __future__ import annotations
 
 import hashlib
-import site
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,6 @@ from .errors import ModelError
 FORMATS = ("legacy", "pir", "onnx")
 MODEL_PREFIX = "model"
 DEFAULT_MODEL_NAME = "cnn"
-SHARE_SUBDIR = Path("share") / "legacy_mnist" / "inference_model" / DEFAULT_MODEL_NAME
 _SUFFIX_FORMAT = {".pdmodel": "legacy", ".json": "pir", ".onnx": "onnx"}
 
 
@@ -141,43 +138,62 @@ def has_model(directory: Path) -> bool:
     return True
 
 
-def default_model_candidates() -> list[Path]:
-    """Where the default model is looked for, in order.
-
-    1. ./inference_model/cnn - what `python -m legacy_mnist.train` just wrote in this directory;
-    2. the repository next to the package - the committed model, for `pip install -e .` and checkouts;
-    3. <sys.prefix>/share/legacy_mnist/... - the shipped model after `pip install .` (setup.py data_files);
-    4. <site.USER_BASE>/share/legacy_mnist/... - the same after `pip install --user .`.
-    """
-    here = Path(__file__).resolve().parent
-    candidates = [
-        Path.cwd() / "inference_model" / DEFAULT_MODEL_NAME,
-        here.parent / "inference_model" / DEFAULT_MODEL_NAME,
-        Path(sys.prefix) / SHARE_SUBDIR,
-    ]
-    if sys.base_prefix != sys.prefix:
-        candidates.append(Path(sys.base_prefix) / SHARE_SUBDIR)
-    user_base = getattr(site, "USER_BASE", None) or site.getuserbase()
-    if user_base:
-        candidates.append(Path(user_base) / SHARE_SUBDIR)
-    unique = []
-    for candidate in candidates:
-        if candidate not in unique:
-            unique.append(candidate)
-    return unique
+# ------------------------------------------------------------------------------------------ lookup
+# The models that come with the package (package data, see setup.py); ./inference_model/ holds the user's own.
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped_models"
+USER_MODELS_DIR = Path("inference_model")  # relative to the current directory, where `train` exports
+ORIGINS = ("given", "user", "shipped")  # --model-dir, ./inference_model/<name>/, the package's copy
 
 
-def default_model_dir() -> Path:
-    """The first candidate directory that holds a complete export (ModelError when there is none)."""
-    candidates = default_model_candidates()
-    for candidate in candidates:
-        if candidate.is_dir() and has_model(candidate):
-            return candidate
-    looked = ", ".join(str(c) for c in candidates)
+@dataclass(frozen=True)
+class ModelChoice:
+    path: Path  # an export directory or a model file
+    name: str | None  # the model name looked up (None for an explicit --model-dir)
+    origin: str  # one of ORIGINS
+
+    def describe(self) -> str:
+        if self.origin == "shipped":
+            return f"shipped with legacy_mnist as '{self.name}'"
+        if self.origin == "user":
+            return f"your export in ./{USER_MODELS_DIR / str(self.name)}/"
+        return "given with --model-dir"
+
+
+def shipped_model_names() -> list[str]:
+    """Names of the models shipped inside the package, sorted (each a complete export)."""
+    if not SHIPPED_MODELS_DIR.is_dir():
+        return []
+    return sorted(p.name for p in SHIPPED_MODELS_DIR.iterdir() if p.is_dir() and has_model(p))
+
+
+def _check_name(name: str) -> str:
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ModelError(f"--model {name!r}: a model name, such as {DEFAULT_MODEL_NAME} (use --model-dir for paths)")
+    return name
+
+
+def resolve_model(model_dir: str | Path | None = None, name: str | None = None) -> ModelChoice:
+    """Which model to load: `model_dir` when given, else ./inference_model/<name>/ when it holds an export
+    (what `python -m legacy_mnist.train` writes), else the shipped <name> (ModelError when neither exists)."""
+    if model_dir is not None:
+        return ModelChoice(Path(model_dir), None, "given")
+    name = _check_name(name or DEFAULT_MODEL_NAME)
+    user = Path.cwd() / USER_MODELS_DIR / name
+    if user.is_dir() and has_model(user):
+        return ModelChoice(user, name, "user")
+    shipped = SHIPPED_MODELS_DIR / name
+    if shipped.is_dir() and has_model(shipped):
+        return ModelChoice(shipped, name, "shipped")
+    names = ", ".join(shipped_model_names()) or "none"
     raise ModelError(
-        f"no model found (looked in {looked}); train one with `python -m legacy_mnist.train` "
-        "or pass --model-dir"
+        f"no model '{name}': ./{USER_MODELS_DIR / name}/ holds no export and no such model is shipped (shipped: "
+        f"{names}); train one with `python -m legacy_mnist.train --model {name}` or pass --model-dir"
     )
+
+
+def default_model_dir(name: str | None = None) -> Path:
+    """The directory `resolve_model(None, name)` picks: the user's export of `name`, else the shipped one."""
+    return resolve_model(None, name).path
 
 
 # ------------------------------------------------------------------------------------------ checksums

@@ -49,7 +49,7 @@ def test_cli_json_text_and_pictures(tiny_exports, tmp_path, capsys):  # noqa: F8
     assert run_cli(main, argv) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
-    assert err == ""
+    assert err == f"model: {tiny_exports.legacy / 'model.pdmodel'} (format legacy, backend predictor; given with --model-dir)\n"
     assert report["count"] == 300 and report["format"] == "legacy" and report["backend"] == "predictor"
     expected = int(np.sum(tiny_exports.reference[:300].argmax(1) == tiny_exports.labels[:300]))
     assert report["correct"] == expected and abs(report["accuracy"] - expected / 300) < 1e-12

@@ -4,6 +4,7 @@ Run:  python -m pytest -q tests/test_infer.py
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
 from legacy_mnist import model_files
 from legacy_mnist.errors import ModelError
 from legacy_mnist.infer import load_model
-from legacy_mnist.model_files import default_model_dir, find_model_files
+from legacy_mnist.model_files import ModelChoice, default_model_dir, find_model_files, resolve_model
 from legacy_mnist.normalize import to_model_input
 
 REPO = Path(__file__).resolve().parent.parent
@@ -190,61 +191,77 @@ def test_model_with_another_contract_is_refused(tiny_exports, tmp_path):  # noqa
     assert "not an MNIST digit model" in _one_line_error(excinfo)
 
 
-def test_default_model_dir_search_order(tiny_exports, tmp_path, monkeypatch):  # noqa: F811
-    def install(root: Path) -> Path:
-        shutil.copytree(tiny_exports.legacy, root)
-        return root
-
+def test_model_lookup_order(tiny_exports, tmp_path, monkeypatch):  # noqa: F811
+    """--model-dir > ./inference_model/<name>/ (the user's own export) > the shipped <name>."""
+    shipped_root = tmp_path / "pkg" / "shipped_models"
+    monkeypatch.setattr(model_files, "SHIPPED_MODELS_DIR", shipped_root)
     monkeypatch.chdir(tmp_path)
-    prefix, user_base, site_packages = tmp_path / "prefix", tmp_path / "userbase", tmp_path / "lib" / "site"
-    monkeypatch.setattr(model_files.sys, "prefix", str(prefix))
-    monkeypatch.setattr(model_files.sys, "base_prefix", str(prefix))
-    monkeypatch.setattr(model_files.site, "USER_BASE", str(user_base))
-    monkeypatch.setattr(model_files, "__file__", str(site_packages / "legacy_mnist" / "model_files.py"))
     with pytest.raises(ModelError) as excinfo:
-        default_model_dir()
-    assert "no model found" in _one_line_error(excinfo) and "python -m legacy_mnist.train" in str(excinfo.value)
+        resolve_model(None, "cnn")
+    message = _one_line_error(excinfo)
+    assert "no model 'cnn'" in message and "python -m legacy_mnist.train --model cnn" in message
 
-    share = Path("share") / "legacy_mnist" / "inference_model" / "cnn"
-    user = install(user_base / share)
-    assert default_model_dir() == user
-    installed = install(prefix / share)
-    assert default_model_dir() == installed
-    editable = install(site_packages / "inference_model" / "cnn")
-    assert default_model_dir() == editable
-    local = install(tmp_path / "inference_model" / "cnn")
-    assert default_model_dir() == local
-    # An incomplete directory is passed over rather than chosen.
-    (local / "model.pdiparams").unlink()
-    assert default_model_dir() == editable
+    shipped = shutil.copytree(tiny_exports.legacy, shipped_root / "cnn")
+    shutil.copytree(tiny_exports.legacy, shipped_root / "best")  # a second shipped name works the same way
+    assert resolve_model() == ModelChoice(shipped, "cnn", "shipped")
+    assert resolve_model(None, "best").path == shipped_root / "best"
+    assert model_files.shipped_model_names() == ["best", "cnn"]
+
+    user = tmp_path / "inference_model" / "cnn"
+    user.mkdir(parents=True)  # an empty folder (say, left by `rm inference_model/cnn/*`) is passed over
+    assert resolve_model().origin == "shipped"
+    shutil.rmtree(user)
+    shutil.copytree(tiny_exports.legacy, user)
+    assert resolve_model() == ModelChoice(user, "cnn", "user") and default_model_dir() == user
+    assert resolve_model(None, "best").origin == "shipped"  # per name
+    assert resolve_model(tiny_exports.pir, "cnn") == ModelChoice(Path(tiny_exports.pir), None, "given")
+    for bad in ("../cnn", "a/b", ".."):
+        with pytest.raises(ModelError, match="use --model-dir for paths"):
+            resolve_model(None, bad)
+    model = load_model(name="best")
+    assert model.choice.origin == "shipped"
+    assert model.describe() == (f"model: {shipped_root / 'best' / 'model.pdmodel'} (format legacy, backend "
+                                "predictor; shipped with legacy_mnist as 'best')")
 
 
-def test_default_model_dir_after_pip_install(tiny_exports, tmp_path):  # noqa: F811
-    """setup.py's data_files put the shipped model where default_model_dir() finds it, after both
-    `pip install .` and `pip install -e .` (a throwaway venv that reuses this Python's packages; pip
-    builds in isolation, fetching setuptools from the package index like any user's install)."""
+def test_the_shipped_cnn_is_package_data():
+    shipped = REPO / "legacy_mnist" / "shipped_models" / "cnn"
+    assert model_files.SHIPPED_MODELS_DIR == shipped.parent
+    assert "cnn" in model_files.shipped_model_names()
+    assert {"model.pdmodel", "model.pdiparams", "metrics.json", "SHA256SUMS"} <= {p.name for p in shipped.iterdir()}
+
+
+def test_shipped_model_installs_as_package_data(tmp_path):
+    """`pip install .` puts every shipped model inside the installed package, where the lookup finds it
+    from any directory; `pip install -e .` finds the checkout's copy. (A throwaway venv over this Python's
+    packages, built without isolation: nothing is fetched.)"""
     source = tmp_path / "src"
     shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".git", "*.egg-info", "build", "__pycache__",
-                                                                 "inference_model", "models", ".venv*"))
-    shutil.copytree(tiny_exports.legacy, source / "inference_model" / "cnn")
+                                                                 "models", "inference_model", ".venv*", "tests",
+                                                                 "docs", ".pytest_cache"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # Without its own pip/setuptools (Python 3.11's bundled setuptools 65 cannot build a wheel): this Python's
+    # pip installs into it (`pip --python`) and this Python's setuptools builds.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    probe = "import legacy_mnist.model_files as m; print(m.default_model_dir()); print(m.__file__)"
+    probe = ("import legacy_mnist.model_files as m; c = m.resolve_model(); "
+             "print(c.path, c.origin, m.__file__, sep='\\n')")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    expected = {
-        "regular": venv / "share" / "legacy_mnist" / "inference_model" / "cnn",
-        "editable": source / "inference_model" / "cnn",
-    }
-    for mode, where in expected.items():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for mode in ("regular", "editable"):
         target = ["-e", str(source)] if mode == "editable" else [str(source)]
-        install = subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", *target],
-                                 cwd=tmp_path, capture_output=True, text=True)
+        install = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
+                                  "--no-build-isolation", *target], cwd=tmp_path, capture_output=True, text=True,
+                                 env=env)
         assert install.returncode == 0, install.stderr[-2000:]
-        found = subprocess.run([python, "-c", probe], cwd=elsewhere, capture_output=True, text=True)
+        found = subprocess.run([python, "-c", probe], cwd=elsewhere, capture_output=True, text=True, env=env)
         assert found.returncode == 0, found.stderr[-2000:]
-        model_dir, module = found.stdout.split()
-        assert Path(model_dir) == where, (mode, found.stdout)
+        model_dir, origin, module = found.stdout.split("\n")[:3]
+        package = Path(module).parent
+        assert origin == "shipped" and Path(model_dir) == package / "shipped_models" / "cnn", found.stdout
         assert (str(source) in module) == (mode == "editable"), module  # the install under test was used
-        assert (where / "model.pdmodel").is_file() and (where / "model.pdiparams").is_file()
+        assert (Path(model_dir) / "model.pdmodel").is_file() and (Path(model_dir) / "model.pdiparams").is_file()
+        assert (Path(model_dir) / "SHA256SUMS").is_file() and (Path(model_dir) / "metrics.json").is_file()
+
+

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -71,8 +72,11 @@ def bad_files(photo_dir, tmp_path_factory):
 
 
 def run(argv, capsys):
+    """Exit code, stdout and stderr after the 'model: ...' line (test_model_line checks that line)."""
     code = run_cli(main, [str(a) for a in argv])
     out, err = capsys.readouterr()
+    if err.startswith("model: "):
+        err = err.split("\n", 1)[1]
     return code, out, err
 
 
@@ -201,16 +205,21 @@ def _python_env():
     return env
 
 
-def test_subprocess_is_silent_and_imports_no_training_code(tiny_exports, photo_dir, tmp_path):  # noqa: F811
+def test_subprocess_names_its_model_and_imports_no_training_code(tiny_exports, photo_dir, tmp_path):  # noqa: F811
     directory, labels = photo_dir
+    model = tiny_exports.legacy / "model.pdmodel"
     for backend in ("executor", "predictor"):
         done = subprocess.run(
             [sys.executable, "-m", "legacy_mnist.infer", "--model-dir", str(tiny_exports.legacy), "--backend",
              backend, str(directory)],
             capture_output=True, text=True, env=_python_env(), cwd=tmp_path,
         )
-        assert done.returncode == 0 and done.stderr == "", (backend, done.stderr[-2000:])
+        assert done.returncode == 0, (backend, done.stderr[-2000:])
+        assert done.stderr == f"model: {model} (format legacy, backend {backend}; given with --model-dir)\n"
         assert len(done.stdout.splitlines()) == len(labels)
+    quiet = subprocess.run([sys.executable, "-m", "legacy_mnist.infer", "-q", "--model-dir", str(tiny_exports.legacy),
+                            str(directory)], capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == done.stdout
     probe = (
         "import sys; from legacy_mnist import infer; "
         f"infer.predict_files([{str(directory)!r}], infer.load_model({str(tiny_exports.legacy)!r}, 'predictor')); "
@@ -223,14 +232,35 @@ def test_subprocess_is_silent_and_imports_no_training_code(tiny_exports, photo_d
     assert not {"legacy_mnist.nets", "legacy_mnist.program", "legacy_mnist.train"} & set(loaded), loaded
 
 
-def test_verbose_shows_paddle_logs(tiny_exports, photo_dir, tmp_path):  # noqa: F811
+def test_model_line_names_the_users_export_over_the_shipped_one(tiny_exports, photo_dir, tmp_path):  # noqa: F811
+    """After `python -m legacy_mnist.train` in this directory, infer uses ./inference_model/cnn and says so."""
     directory, _ = photo_dir
-    done = subprocess.run(
-        [sys.executable, "-m", "legacy_mnist.infer", "-v", "--backend", "predictor", "--model-dir",
-         str(tiny_exports.legacy), str(next(directory.glob("*.png")))],
-        capture_output=True, text=True, env=_python_env(), cwd=tmp_path,
-    )
-    assert done.returncode == 0 and done.stderr.strip() != ""  # the predictor's pass log, hidden by default
+    one = str(next(directory.glob("*.png")))
+    cmd = [sys.executable, "-m", "legacy_mnist.infer", one]
+    shipped = subprocess.run(cmd, capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
+    assert shipped.returncode == 0, shipped.stderr[-2000:]
+    expected = REPO / "legacy_mnist" / "shipped_models" / "cnn" / "model.pdmodel"
+    assert shipped.stderr == (f"model: {expected} (format legacy, backend predictor; shipped with legacy_mnist "
+                              "as 'cnn')\n")
+    shutil.copytree(tiny_exports.legacy, tmp_path / "inference_model" / "cnn")
+    own = subprocess.run(cmd, capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
+    assert own.returncode == 0, own.stderr[-2000:]
+    assert own.stderr == (f"model: {tmp_path / 'inference_model' / 'cnn' / 'model.pdmodel'} (format legacy, backend "
+                          "predictor; your export in ./inference_model/cnn/)\n")
+
+
+def test_verbose_levels(tiny_exports, photo_dir, tmp_path):  # noqa: F811
+    """-v adds our own details, never Paddle's pass log; -vv adds Paddle's log too."""
+    directory, _ = photo_dir
+    base = [sys.executable, "-m", "legacy_mnist.infer", "--backend", "predictor", "--model-dir",
+            str(tiny_exports.legacy), str(next(directory.glob("*.png")))]
+    one, two = (subprocess.run(base + [flag], capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
+                for flag in ("-v", "-vv"))
+    assert one.returncode == 0 and one.stderr.startswith("model: ") and one.stderr.count("\n") == 1, one.stderr
+    assert two.returncode == 0 and two.stderr.count("\n") > 5  # the predictor's pass log
+    demo = subprocess.run([sys.executable, "-m", "legacy_mnist.infer", "-v", "--demo", "--model-dir",
+                           str(tiny_exports.legacy)], capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
+    assert demo.returncode == 0 and "MNIST test: 10000 images from" in demo.stderr, demo.stderr
 
 
 def test_demo(tiny_exports, capsys):  # noqa: F811

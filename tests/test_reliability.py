@@ -245,7 +245,7 @@ def test_odd_images_are_reported_one_per_line_and_the_rest_predicted(tiny_export
     for name in ("up1", "up2"):
         os.symlink("..", tree / "sub" / name)
     env = dict(ENV, PYTHONIOENCODING="utf-8")  # a strict UTF-8 stdout, as under a desktop locale
-    done = subprocess.run(measured(command("infer", "--model-dir", tiny_exports.legacy, d, f"{tree}/**/*.png",
+    done = subprocess.run(measured(command("infer", "-q", "--model-dir", tiny_exports.legacy, d, f"{tree}/**/*.png",
                                            "--format", "csv")),
                           capture_output=True, cwd=REPO, env=env, timeout=120)
     out, err = done.stdout, done.stderr
@@ -298,7 +298,7 @@ def test_thousands_of_files_stream_in_bounded_memory(tiny_exports, many_pngs):  
     # `--preprocess book` keeps this at ~1 ms a file; the default `auto` (~4 ms a file, 13 s for the 3,000)
     # streams through the same loop, one image at a time (docs/reliability.md has its numbers).
     started = time.perf_counter()
-    proc = subprocess.Popen(measured(command("infer", "--model-dir", tiny_exports.legacy, many_pngs, "--format",
+    proc = subprocess.Popen(measured(command("infer", "-q", "--model-dir", tiny_exports.legacy, many_pngs, "--format",
                                              "csv", "--preprocess", "book")),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=ENV)
     rows, early_kib = 0, None
@@ -320,7 +320,7 @@ def test_thousands_of_files_stream_in_bounded_memory(tiny_exports, many_pngs):  
 
 
 def test_ctrl_c_during_infer_is_exit_130_and_one_line(tiny_exports, many_pngs):  # noqa: F811
-    proc = subprocess.Popen(command("infer", "--model-dir", tiny_exports.legacy, many_pngs, "--batch-size", "8"),
+    proc = subprocess.Popen(command("infer", "-q", "--model-dir", tiny_exports.legacy, many_pngs, "--batch-size", "8"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=ENV)
     for _ in range(3):
         assert proc.stdout.readline().startswith("Inference result of ")
@@ -332,7 +332,7 @@ def test_ctrl_c_during_infer_is_exit_130_and_one_line(tiny_exports, many_pngs): 
 
 def test_stdout_closed_early_is_quiet(tiny_exports, many_pngs):  # noqa: F811
     env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}  # block-buffered, as for most users
-    model = ["--model-dir", tiny_exports.legacy, "--format", "csv"]
+    model = ["-q", "--model-dir", tiny_exports.legacy, "--format", "csv"]
     # `| head -1` on a long run: the pipe breaks mid-stream.
     head = subprocess.Popen(command("infer", *model, many_pngs), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO, env=env)
