@@ -5,12 +5,16 @@ See every option:  python -m legacy_mnist.train --help
 from __future__ import annotations
 
 import argparse
+import math
+import numbers
+import os
 import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
 from .errors import UserError
+from .input_checks import check_seed, check_threads, is_int
 
 MODELS = ("softmax", "mlp", "cnn", "lenet5")
 OPTIMIZERS = ("adam", "momentum", "sgd")
@@ -90,8 +94,41 @@ class TrainConfig:
         return replace(self, **changes)
 
 
+# Options whose command-line name is not the field name with dashes.
+_FLAGS = {"learning_rate": "lr"}
+
+
+def _flag(name: str) -> str:
+    return "--" + _FLAGS.get(name, name).replace("_", "-")
+
+
+def _check_types(cfg: TrainConfig) -> None:
+    """Each field holds the type its annotation says (a Python caller's cfg, not argparse's, can hold anything)."""
+    for item in fields(TrainConfig):
+        value, annotation = getattr(cfg, item.name), str(item.type)
+        if value is None and "None" in annotation:
+            continue
+        kind = annotation.split("|")[0].strip()
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "int":
+            ok = is_int(value)
+        elif kind == "float":
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        else:  # str; the directories may also be path objects
+            ok = isinstance(value, str) or (item.name.endswith("_dir") and isinstance(value, os.PathLike))
+            ok = ok and "\0" not in str(value)
+        if not ok:
+            expected = {"float": "a finite number", "int": "an integer", "bool": "True or False"}.get(kind, "a string")
+            raise UserError(f"{_flag(item.name)}: expected {expected}, got {value!r}")
+
+
 def validate(cfg: TrainConfig) -> TrainConfig:
-    """Reject impossible settings with a one-line message naming the option."""
+    """Reject impossible settings with a one-line message naming the option (the CLI's messages, for
+    `train(cfg)` callers too)."""
+    if not isinstance(cfg, TrainConfig):
+        raise UserError(f"train() takes a legacy_mnist.config.TrainConfig, got {type(cfg).__name__}")
+    _check_types(cfg)
     choices = {"model": MODELS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES, "reader": READERS,
                "device": ("cpu", "gpu"), "ir": ("legacy", "pir"), "log_format": ("text", "json")}
     for name, allowed in choices.items():
@@ -114,6 +151,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise UserError(f"--lr must be positive, got {cfg.learning_rate}")
     if cfg.weight_decay is not None and cfg.weight_decay < 0:
         raise UserError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
+    check_seed(cfg.seed, "seed")
+    check_threads(cfg.num_threads, "num-threads")
     return cfg
 
 

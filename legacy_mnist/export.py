@@ -19,7 +19,9 @@ import numpy as np
 
 from .atomic import atomic_write_bytes, check_output, staged_dir
 from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
-from .model_files import CHECKSUM_FILE, ModelFiles, checksum_lines, find_model_files
+from .checksums import CHECKSUM_FILE, checksum_lines
+from .model_files import ModelFiles, find_model_files
+from .model_vetting import vet_onnx_model
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 
@@ -84,6 +86,9 @@ def write_json(obj) -> str:
 
 # ------------------------------------------------------------------------------------------------ ONNX
 ONNX_OPSET = 11  # ONNX Runtime since 1.2 and most other runtimes run opset 11
+# What paddle2onnx 2.1.0 converts to (measured): 22 and above abort the process natively, below 7 it
+# silently writes opset 7.
+ONNX_OPSETS = range(7, 22)
 ONNX_TOLERANCE = 1e-4  # largest allowed |ONNX Runtime - Paddle| on a probability
 DEFAULT_CHECK_IMAGES = 500
 
@@ -145,6 +150,13 @@ def _require_onnx_tools():
     return paddle2onnx
 
 
+def check_opset(opset) -> int:
+    if isinstance(opset, bool) or not isinstance(opset, int) or opset not in ONNX_OPSETS:
+        raise UserError(f"--opset must be between {ONNX_OPSETS[0]} and {ONNX_OPSETS[-1]} (what paddle2onnx "
+                        f"converts to), got {opset!r}")
+    return opset
+
+
 def paddle_to_onnx_bytes(files: ModelFiles, opset: int = ONNX_OPSET, verbose: bool = False) -> bytes:
     """Convert a Paddle export (legacy .pdmodel or PIR .json) to an ONNX model, returned as bytes."""
     paddle2onnx = _require_onnx_tools()
@@ -153,7 +165,8 @@ def paddle_to_onnx_bytes(files: ModelFiles, opset: int = ONNX_OPSET, verbose: bo
         try:
             # save_file=None returns the bytes and skips paddle2onnx's optional optimiser, which would
             # auto-install packages; we write the file ourselves, atomically.
-            data = paddle2onnx.export(str(files.model), str(files.params), save_file=None, opset_version=opset)
+            data = paddle2onnx.export(str(files.model), str(files.params), save_file=None, opset_version=opset,
+                                      auto_upgrade_opset=False)
         except Exception as exc:  # noqa: BLE001 - paddle2onnx logs its own error and returns nothing
             data, error = None, exc
     if not isinstance(data, bytes) or not data:
@@ -181,9 +194,13 @@ def convert_to_onnx(
     from .infer import load_model  # the deployment loader: the same code that will run the file
 
     files = find_model_files(model_dir, "paddle")
-    data = paddle_to_onnx_bytes(files, opset, verbose)
+    check_opset(opset)
+    reference = load_model(files.model, "executor")  # first: checksums and vetting before paddle2onnx parses it
+    with reference.vetted.private_copy() as vetted_files:
+        data = paddle_to_onnx_bytes(vetted_files, opset, verbose)
+    vet_onnx_model(data, f"{onnx_path} (converted)")  # what `infer --backend onnx` will accept later
     batch = to_model_input(check_images)
-    expected = load_model(files.model, "executor").predict(batch)
+    expected = reference.predict(batch)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 0 if verbose else 3
     session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -214,8 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"largest allowed probability difference (default: {ONNX_TOLERANCE:g})")
     parser.add_argument("-v", "--verbose", action="store_true", help="show converter and Paddle logs (default: off)")
     args = parser.parse_args(argv)
-    if args.check_images < 1:
-        parser.error("--check-images must be at least 1")
+    if not 1 <= args.check_images <= 10000:
+        parser.error("--check-images must be between 1 and 10000 (the MNIST test set)")
+    if not 0 <= args.tolerance < 1:  # also refuses NaN
+        parser.error(f"--tolerance must be at least 0 and below 1, got {args.tolerance}")
+    check_opset(args.opset)
     check_output(args.onnx, "--onnx", directory=False)  # refused now, not after the conversion
     configure_logging(args.verbose)
     from .dataset import load_split

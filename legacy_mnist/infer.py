@@ -27,10 +27,11 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
-from .model_files import (DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, read_param_shapes,
-                          resolve_model, verify_checksums)
+from .input_checks import check_threads, model_input
+from .model_files import DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, resolve_model
+from .model_reading import VettedModel, read_vetted
 from .normalize import IMAGE_SHAPE, to_model_input
-from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard
+from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard, quiet_paddle_logger
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
 
 BACKENDS = ("executor", "predictor", "onnx")
@@ -53,67 +54,53 @@ def _one_line(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------------------------------- backends
-def check_parameters(files: ModelFiles) -> None:
-    """Check the .pdiparams file against the program before Paddle reads it (ModelError, one line).
-
-    Paddle reports a damaged or mismatched parameter file as a failed `load_combine` op (and its
-    predictor can crash on a damaged program), so the file's tensor headers are read here first and, for
-    legacy programs, compared with the shapes the program declares.
-    """
-    try:
-        shapes = read_param_shapes(files.params)
-    except ValueError as exc:
-        raise ModelError(f"{files.params}: damaged parameter file ({exc})") from None
-    if files.format != "legacy":
-        return
-    paddle = import_paddle()
-    try:
-        with ir_guard("legacy"):
-            program = paddle.static.deserialize_program(files.model.read_bytes())
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"{files.model}: not a Paddle program ({_one_line(exc)})") from None
-    core = paddle.base.core.VarDesc.VarType
-    skip = (core.FEED_MINIBATCH, core.FETCH_LIST, core.READER, core.RAW)
-    wanted = sorted((v.name, tuple(v.shape)) for v in program.list_vars() if v.persistable and v.type not in skip)
-    if len(wanted) != len(shapes):
-        raise ModelError(
-            f"{files.params}: holds {len(shapes)} tensors but {files.model.name} needs {len(wanted)} "
-            "(parameters of another model?)"
-        )
-    for (name, expected), found in zip(wanted, shapes):
-        if tuple(expected) != tuple(found):
-            raise ModelError(
-                f"{files.params}: {name} is {list(found)} but {files.model.name} needs {list(expected)} "
-                "(parameters of another model?)"
-            )
-
-
 class Model:
-    """An exported digit model behind one backend: `predict(float32 [N, 1, 28, 28]) -> probs [N, 10]`."""
+    """An exported digit model behind one backend: `predict(float32 [N, 1, 28, 28]) -> probs [N, 10]`.
+
+    Built from a `VettedModel` (bytes read once, checksummed, program vetted); a model exported with a fixed
+    batch size is fed in chunks of that size, so it answers any number of images.
+    """
 
     backend = ""
 
-    def __init__(self, files: ModelFiles):
-        self.files = files
+    def __init__(self, vetted: VettedModel):
+        self.vetted = vetted
+        self.files = vetted.files
+        self.fixed_batch = vetted.info.fixed_batch
         self.choice: ModelChoice | None = None  # how load_model found it (set there)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        batch = np.asarray(batch, dtype=np.float32)
-        if batch.ndim == 3:
-            batch = batch[:, None]
-        if batch.ndim != 4 or batch.shape[1:] != IMAGE_SHAPE:
-            raise ValueError(f"expected a float32 batch of shape [N, 1, 28, 28], got {list(batch.shape)}")
+        batch = model_input(batch)
         if batch.shape[0] == 0:
             return np.zeros((0, NUM_CLASSES), dtype=np.float32)
-        return np.asarray(self._run(np.ascontiguousarray(batch)), dtype=np.float32)
+        size = self.fixed_batch
+        if size is None:
+            return np.asarray(self._run(batch), dtype=np.float32)
+        chunks = []
+        for start in range(0, len(batch), size):
+            chunk = batch[start : start + size]
+            padded = np.concatenate([chunk, np.zeros((size - len(chunk),) + IMAGE_SHAPE, np.float32)])
+            chunks.append(np.asarray(self._run(padded), dtype=np.float32)[: len(chunk)])
+        return np.concatenate(chunks)
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def check_contract(self) -> "Model":
-        """Run one blank image through the model: a model of another shape fails here, in one line."""
+        """Run blank images through the model: a model of another shape fails here, in one line.
+
+        Two images, then one: an export whose program hard-codes a batch of 1 (a `reshape` to [1, 980], as
+        Paddle 1.8's TracedLayer writes) is found here and fed one image at a time from then on.
+        """
+        blank = to_model_input(np.zeros((2, 28, 28), dtype=np.uint8))
         try:
-            probs = self.predict(to_model_input(np.zeros((1, 28, 28), dtype=np.uint8)))
+            if self.fixed_batch is None:
+                try:
+                    if self.predict(blank).shape != (2, NUM_CLASSES):
+                        raise ValueError("two images in, not two answers out")
+                except Exception:  # noqa: BLE001 - a program that takes one image at a time: fed that way
+                    self.fixed_batch = 1
+            probs = self.predict(blank[:1])
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - Paddle/ORT raise many types for a broken model
@@ -141,17 +128,23 @@ class ExecutorModel(Model):
 
     backend = "executor"
 
-    def __init__(self, files: ModelFiles):
-        super().__init__(files)
-        check_parameters(files)  # first: a damaged file is reported before Paddle's slow import
+    def __init__(self, vetted: VettedModel):
+        super().__init__(vetted)
+        files = vetted.files
         paddle = import_paddle()
         self._paddle = paddle
         self._ir = "pir" if files.format == "pir" else "legacy"
         self._scope = paddle.static.Scope()
         self._exe = paddle.static.Executor(paddle.CPUPlace())
         try:
-            with self._guards():
-                self._program, feeds, self._fetches = paddle.static.load_inference_model(str(files.prefix), self._exe)
+            with self._guards(), quiet_paddle_logger():
+                if files.format == "legacy":  # from the vetted bytes in memory
+                    self._program, feeds, self._fetches = paddle.static.load_inference_model(
+                        None, self._exe, model_filename=vetted.program, params_filename=vetted.params)
+                else:
+                    with vetted.private_copy() as copy:
+                        self._program, feeds, self._fetches = paddle.static.load_inference_model(
+                            str(copy.prefix), self._exe)
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
         if list(feeds) != [INPUT_NAME] or len(self._fetches) != 1:
@@ -181,13 +174,24 @@ class PredictorModel(Model):
 
     backend = "predictor"
 
-    def __init__(self, files: ModelFiles, threads: int | None = None, verbose: bool = False):
-        super().__init__(files)
+    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
+        super().__init__(vetted)
+        files = vetted.files
         # The predictor can crash the process on a damaged program; the Executor's load reports it instead.
-        ExecutorModel(files)
+        ExecutorModel(vetted)
         from paddle import inference
 
-        config = inference.Config(str(files.model), str(files.params))
+        with contextlib.ExitStack() as stack:
+            if files.format == "legacy":
+                config = inference.Config()
+                config.set_model_buffer(vetted.program, len(vetted.program), vetted.params, len(vetted.params))
+            else:  # the PIR predictor reads files only: a private copy of the vetted bytes
+                copy = stack.enter_context(vetted.private_copy())
+                config = inference.Config(str(copy.model), str(copy.params))
+            self._create(inference, config, threads, verbose)
+
+    def _create(self, inference, config, threads, verbose) -> None:
+        files = self.files
         config.disable_gpu()
         if not verbose:
             config.disable_glog_info()
@@ -216,8 +220,9 @@ class OnnxModel(Model):
 
     backend = "onnx"
 
-    def __init__(self, files: ModelFiles, threads: int | None = None, verbose: bool = False):
-        super().__init__(files)
+    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
+        super().__init__(vetted)
+        files = vetted.files
         try:
             import onnxruntime
         except ImportError:
@@ -227,9 +232,7 @@ class OnnxModel(Model):
         if threads:
             options.intra_op_num_threads = threads
         try:
-            self._session = onnxruntime.InferenceSession(
-                str(files.model), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = onnxruntime.InferenceSession(vetted.program, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
         inputs = [i.name for i in self._session.get_inputs()]
@@ -259,19 +262,18 @@ def load_model(
     configure_logging(verbose)
     choice = resolve_model(model_dir, name)
     kind = None if backend is None else ("onnx" if backend == "onnx" else "paddle")
+    threads = check_threads(threads, "threads")
     files = find_model_files(choice.path, kind)
     if files.format == "pir":
         _require_paddle3(files)
-    if files.params is not None and files.params.stat().st_size == 0:
-        raise ModelError(f"{files.params}: empty parameters file (interrupted copy?)")
+    vetted = read_vetted(files)  # first: bytes read once, checksummed and vetted before any native code
     backend = backend or ("onnx" if files.format == "onnx" else "predictor")
     if backend == "executor":
-        model: Model = ExecutorModel(files)
+        model: Model = ExecutorModel(vetted)
     elif backend == "predictor":
-        model = PredictorModel(files, threads, verbose)
+        model = PredictorModel(vetted, threads, verbose)
     else:
-        model = OnnxModel(files, threads, verbose)
-    verify_checksums(files)  # last: a file of another model or a broken program gets its own message first
+        model = OnnxModel(vetted, threads, verbose)
     model.choice = choice
     return model.check_contract()
 

@@ -10,11 +10,12 @@ decided here from the files and the loader switches IR to match.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .model_vetting import tensor_desc
+from .protobuf_wire import WireError
 
 FORMATS = ("legacy", "pir", "onnx")
 MODEL_PREFIX = "model"
@@ -197,32 +198,9 @@ def default_model_dir(name: str | None = None) -> Path:
 
 
 # ------------------------------------------------------------------------------------------ checksums
-# `export_inference_model` records the SHA-256 of the model files in SHA256SUMS (`sha256sum -c` format), so
-# a parameter file damaged inside its tensor data - which still parses and loads - is caught at load time.
-CHECKSUM_FILE = "SHA256SUMS"
-
-
-def checksum_lines(directory: Path, names: list[str]) -> str:
-    """SHA256SUMS content for the files `names` in `directory`."""
-    return "".join(f"{hashlib.sha256((directory / name).read_bytes()).hexdigest()}  {name}\n" for name in names)
-
-
-def verify_checksums(files: ModelFiles) -> None:
-    """ModelError when a model file differs from the SHA-256 recorded beside it at export (if recorded)."""
-    sums = files.directory / CHECKSUM_FILE
-    try:
-        text = sums.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return  # exports made before checksums were recorded, or copied without them
-    recorded = {}
-    for line in text.splitlines():
-        digest, _, name = line.partition("  ")
-        recorded[name.strip()] = digest.strip().lower()
-    for path in (files.model, files.params):
-        if path is not None and path.name in recorded:
-            if hashlib.sha256(path.read_bytes()).hexdigest() != recorded[path.name]:
-                raise ModelError(f"{path}: does not match the SHA-256 recorded in {CHECKSUM_FILE} at export "
-                                 f"(corrupted or replaced file); re-export, or delete {CHECKSUM_FILE} to load it anyway")
+# `export_inference_model` records the SHA-256 of the model files in SHA256SUMS; `legacy_mnist.checksums`
+# reads it in every form `sha256sum -c` accepts and `legacy_mnist.model_reading` checks it first of all.
+from .checksums import CHECKSUM_FILE, checksum_lines  # noqa: E402,F401 - their old home
 
 
 # ------------------------------------------------------------------------------------ parameter files
@@ -232,48 +210,24 @@ def verify_checksums(files: ModelFiles) -> None:
 _DTYPE_BYTES = {0: 1, 1: 2, 2: 4, 3: 8, 4: 2, 5: 4, 6: 8, 20: 1, 21: 1, 22: 2, 23: 8, 24: 16}
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise ValueError("bad varint in a tensor description")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _tensor_desc(desc: bytes) -> tuple[int, tuple[int, ...]]:
-    dtype, dims, pos = None, [], 0
-    while pos < len(desc):
-        key, pos = _varint(desc, pos)
-        field_number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(desc, pos)
-            if field_number == 1:
-                dtype = value
-            elif field_number == 2:
-                dims.append(value - (1 << 64) if value >= 1 << 63 else value)
-        elif wire == 2:
-            length, pos = _varint(desc, pos)
-            chunk, pos = desc[pos : pos + length], pos + length
-            if field_number == 2:  # packed dims
-                inner = 0
-                while inner < len(chunk):
-                    value, inner = _varint(chunk, inner)
-                    dims.append(value - (1 << 64) if value >= 1 << 63 else value)
-        else:
-            raise ValueError(f"unexpected protobuf wire type {wire} in a tensor description")
+def _tensor_desc(desc: bytes) -> tuple[int, tuple[int, ...]]:  # (data type, dims)
+    try:
+        dtype, dims = tensor_desc(desc)
+    except WireError as exc:
+        raise ValueError(f"bad tensor description ({exc})") from None
     if dtype not in _DTYPE_BYTES:
         raise ValueError(f"unknown tensor data type {dtype}")
-    return dtype, tuple(dims)
+    return dtype, dims
 
 
-def read_param_shapes(path: str | Path) -> list[tuple[int, ...]]:
-    """The shape of every tensor in a .pdiparams file, in file order (ValueError if it is damaged)."""
-    data = Path(path).read_bytes()
+def read_param_shapes(path_or_data: str | Path | bytes) -> list[tuple[int, ...]]:
+    """The shape of every tensor in a .pdiparams file (or its bytes), in file order (ValueError if damaged)."""
+    return [dims for _, dims in read_param_tensors(path_or_data)]
+
+
+def read_param_tensors(path_or_data: str | Path | bytes) -> list[tuple[int, tuple[int, ...]]]:
+    """(Paddle data type code, shape) of every tensor in a .pdiparams file or its bytes, in file order."""
+    data = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
     pos, shapes = 0, []
 
     def take(count: int) -> bytes:
@@ -301,5 +255,5 @@ def read_param_shapes(path: str | Path) -> list[tuple[int, ...]]:
                 raise ValueError(f"tensor {len(shapes) + 1} has a negative dimension")
             count *= dim
         take(count * _DTYPE_BYTES[dtype])
-        shapes.append(dims)
+        shapes.append((dtype, dims))
     return shapes

@@ -8,6 +8,7 @@ exports are `.json` files that Paddle 2.x cannot load.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import warnings
 
@@ -77,3 +78,15 @@ def quiet_warnings():
         if not _verbose_requested():
             warnings.simplefilter("ignore")
         yield
+
+
+@contextlib.contextmanager
+def quiet_paddle_logger():
+    """Silence Paddle's Python logging inside the block (it warns on stderr when loading from memory)."""
+    previous = logging.root.manager.disable
+    if not _verbose_requested():
+        logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
