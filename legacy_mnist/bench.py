@@ -6,14 +6,13 @@ Run:  python -m legacy_mnist.bench                 # about 6-8 minutes on 2 core
 Every measurement runs in its own process (`python -m bench.<worker>`, from the repository root), so import
 costs, thread pools and peak RSS do not leak between frameworks. Repetitions interleave ours and the peer's
 (ABBA order) so that load from other processes hits both; each ratio is the median of per-repetition ratios.
-Needs the source checkout (the `bench/` folder) and PyTorch; torch is installed with pip if it is missing.
+Needs the source checkout (the `bench/` folder) and the peers: `pip install -e ".[bench]"` (torch, onnxruntime).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import importlib.metadata
-import importlib.util
 import json
 import os
 import platform
@@ -28,12 +27,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .atomic import atomic_write_text
-from .errors import PipelineFailure, UserError, run_cli
+from .errors import ArgumentParser, PipelineFailure, UserError, run_cli
+from .extras import require
 from .paddle_env import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
-TORCH_REQUIREMENT = "torch==2.13.0"
 SECTIONS = ("train", "t99", "infer", "models")
 DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes) is asked for by name
 # The PaddlePaddle book's test accuracy per network (none published for the classic LeNet-5) and our goal.
@@ -357,15 +356,14 @@ def write_docs(path: Path, report: str) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- main
-def ensure_torch(log) -> None:
-    """PyTorch is the peer: install the pinned CPU build with pip when it is missing."""
-    if importlib.util.find_spec("torch") is not None:
-        return
-    log(f"PyTorch is missing: pip install {TORCH_REQUIREMENT}")
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", TORCH_REQUIREMENT], capture_output=True, text=True)
-    if proc.returncode != 0 or importlib.util.find_spec("torch") is None:
-        tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-        raise PipelineFailure(f"pip install {TORCH_REQUIREMENT} failed: {tail[-1] if tail else proc.returncode}")
+def require_peers(sections) -> None:
+    """The peers are optional packages (the 'bench' and 'onnx' extras): refuse at once, in one line, when one
+    is missing (installing them is the user's decision, never the benchmark's)."""
+    if set(sections) & {"train", "t99", "infer"}:
+        require("torch", "the benchmark's PyTorch peer")
+    if "infer" in sections:
+        require("onnxruntime", "the benchmark's ONNX Runtime peer")
+        require("paddle2onnx", "the benchmark's ONNX conversion")
 
 
 def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
@@ -373,8 +371,7 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
     """Run the chosen sections; returns {"figures": [...], "runs": {...}, "env": {...}, "seconds": s}."""
     if not (REPO / "bench" / "ours.py").exists():
         raise UserError(f"{REPO / 'bench'}: the benchmark workers are missing; run from a source checkout")
-    if set(cfg.sections) & {"train", "t99", "infer"}:
-        ensure_torch(log)
+    require_peers(cfg.sections)
     threads = cfg.threads or available_cores()
     env = environment(threads)
     started = time.perf_counter()
@@ -403,7 +400,7 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
             "config": dataclasses.asdict(cfg)}
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ArgumentParser):
     def error(self, message):
         raise UserError(message)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
-from .errors import UserError
+from .errors import ArgumentParser, UserError
 from .input_checks import check_seed, check_threads, is_int
 
 MODELS = ("softmax", "mlp", "cnn", "lenet5")
@@ -156,7 +156,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ArgumentParser):
     """argparse that raises UserError (one line, exit 2 via run_cli) instead of printing usage."""
 
     def error(self, message):
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images (default: all)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps (default: no limit)")
     p.add_argument("--dry-run", action="store_true",
-                   help="5 steps on a small subset, to check the whole path in seconds; writes under the temp dir "
+                   help="5 steps on a small subset, to check the whole path in seconds; writes into a new directory under the temp dir "
                         "unless --checkpoint-dir/--save-dir are given (default: off)")
     p.add_argument("--log-every", type=int, default=d.log_every, help=f"log the training cost every N steps (default: {d.log_every})")
     p.add_argument("--log-format", choices=("text", "json"), default=d.log_format,
@@ -233,7 +233,31 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse
     cfg = validate(TrainConfig(**values))
     if ns.dry_run:
         # A dry run must never replace real checkpoints or the shipped export with its 5-step model.
-        scratch = Path(tempfile.gettempdir()) / "legacy_mnist-dry-run"
+        # Its own directory each time, so that two dry runs at once never share (or lock) a checkpoint dir.
+        scratch = None if cfg.checkpoint_dir and cfg.save_dir else Path(tempfile.mkdtemp(prefix="legacy_mnist-dry-run-"))
         cfg = cfg.with_changes(**DRY_RUN, checkpoint_dir=cfg.checkpoint_dir or str(scratch / "models" / cfg.model),
                                save_dir=cfg.save_dir or str(scratch / "inference_model" / cfg.model))
     return cfg, ns
+
+
+def to_argv(cfg: TrainConfig) -> list[str]:
+    """The options that make `parse_args` rebuild `cfg` (settings at their defaults left out)."""
+    names = {f.name for f in fields(TrainConfig)}
+    argv: list[str] = []
+    for action in build_parser()._actions:
+        if action.dest not in names or not action.option_strings:
+            continue
+        flag = next(o for o in action.option_strings if o.startswith("--"))
+        value = getattr(cfg, action.dest)
+        if isinstance(action, argparse._StoreTrueAction):
+            argv += [flag] if value else []
+        elif isinstance(action, argparse._StoreFalseAction):
+            argv += [] if value else [flag]
+        elif value is not None and value != action.default:
+            argv += [flag, str(value)]
+    return argv
+
+
+def resume_argv(cfg: TrainConfig) -> list[str]:
+    """The command that continues this training from its last checkpoint."""
+    return ["python", "-m", "legacy_mnist.train", *to_argv(cfg.with_changes(resume=True))]

@@ -43,8 +43,28 @@ class ModelError(UserError):
     """An exported model or checkpoint is missing, incomplete or of the wrong kind."""
 
 
+def version_line() -> str:
+    """What every command's `--version` prints: ours, and the Paddle and Python it runs on (Paddle not imported)."""
+    import importlib.metadata
+    import platform
+
+    from . import __version__
+
+    try:
+        paddle = importlib.metadata.version("paddlepaddle")
+    except importlib.metadata.PackageNotFoundError:
+        paddle = "not installed"
+    return f"legacy_mnist {__version__} (paddlepaddle {paddle}, Python {platform.python_version()})"
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one `error: ...` line on stderr and exit code 2 (no usage dump)."""
+    """argparse whose usage errors are one `error: ...` line on stderr and exit code 2 (no usage dump), and
+    which gives every command `--version`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--version", action="version", version=version_line(),
+                          help="print the versions of legacy_mnist, Paddle and Python, and exit")
 
     def error(self, message):
         print(f"error: {message}", file=sys.stderr)

@@ -23,6 +23,7 @@ class EndIteration:
     global_step: int = 0
     batches_per_pass: int = 0
     batch_size: int = 0
+    total_steps: int = 0  # optimizer steps in the whole run (0: not known)
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,20 @@ class EndPass:
 @dataclass(frozen=True)
 class EndTraining:
     result: object  # the TrainResult
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Training stopped early (`kind` "interrupted" by SIGINT/SIGTERM, or "diverged"), sent just before the
+    exception is raised. `checkpoint` is the directory a `--resume` continues from (None if none was written);
+    `resume` the command line that does it."""
+
+    kind: str
+    message: str
+    epoch: int
+    step: int
+    global_step: int
+    reason: str
+    checkpoint: str | None
+    resume: str | None
+    exit_code: int

@@ -22,6 +22,7 @@ from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
 from .checksums import CHECKSUM_FILE, checksum_lines
 from .model_files import ModelFiles, find_model_files
 from .model_vetting import vet_onnx_model
+from .extras import require
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 
@@ -138,15 +139,11 @@ def _captured_output(enabled: bool) -> Iterator[list[str]]:
 
 def _require_onnx_tools():
     # paddle2onnx installs onnxruntime by itself when it is missing: refuse before that can happen.
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise UserError("ONNX export needs onnxruntime: pip install onnxruntime (before paddle2onnx)") from None
+    require("onnxruntime", "ONNX export")
+    require("paddle2onnx", "ONNX export")
     import_paddle()
-    try:
-        import paddle2onnx
-    except ImportError:
-        raise UserError("ONNX export needs paddle2onnx: pip install paddle2onnx==2.1.0") from None
+    import paddle2onnx
+
     return paddle2onnx
 
 

@@ -1,6 +1,7 @@
 """Predict handwritten digits in image files with an exported model (needs no network or training code).
 
 Run:  python -m legacy_mnist.infer photo.jpg scans/ 'more/*.png'  [--format csv|json] [--top-k 3]
+      python -m legacy_mnist.infer -r scans/      (subdirectories too);  cat photo.png | ... infer -
       python -m legacy_mnist.infer --demo        (a few MNIST test digits, written as PNG files first)
 
 The model is read only from its exported files (model.pdmodel + model.pdiparams, model.json +
@@ -27,6 +28,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
+from .extras import require
 from .input_checks import check_threads, model_input
 from .model_files import DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, resolve_model
 from .model_reading import VettedModel, read_vetted
@@ -223,10 +225,9 @@ class OnnxModel(Model):
     def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
         super().__init__(vetted)
         files = vetted.files
-        try:
-            import onnxruntime
-        except ImportError:
-            raise ModelError("the onnx backend needs onnxruntime: pip install onnxruntime") from None
+        require("onnxruntime", "the onnx backend", ModelError)
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 0 if verbose else 3
         if threads:
@@ -299,29 +300,39 @@ class Prediction:
         return self.error is None
 
 
-def _directory_images(directory: Path, text: str) -> Iterator[tuple[str, str | None]]:
-    """A directory's image files, sorted; an image-named entry that cannot be read (a symlink loop, a
-    dangling link) comes out with an error instead of stopping the run."""
+def _directory_images(directory: Path, text: str, recursive: bool = False) -> Iterator[tuple[str, str | None]]:
+    """A directory's image files, sorted (with `recursive`, its subdirectories' too, in path order, never
+    through a symlinked directory); an image-named entry that cannot be read (a symlink loop, a dangling
+    link) comes out with an error instead of stopping the run."""
+    found = False
+    for path, error in _walk_images(directory, text, recursive):
+        found = found or error is None
+        yield path, error
+    if not found:
+        where = "this directory tree" if recursive else "this directory"
+        yield text, f"{text}: no image files in {where} ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"
+
+
+def _walk_images(directory: Path, text: str, recursive: bool) -> Iterator[tuple[str, str | None]]:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError as exc:
         yield text, f"{text}: cannot list this directory ({exc.strerror or exc})"
         return
-    found = False
     for entry in entries:
+        path = str(directory / entry.name)
+        if recursive and entry.is_dir(follow_symlinks=False):
+            yield from _walk_images(directory / entry.name, path, recursive)
+            continue
         if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
             continue
-        path = str(directory / entry.name)
         try:
             if entry.is_file():
-                found = True
                 yield path, None
             elif not entry.is_dir():
                 yield path, f"{path}: {'broken symbolic link' if entry.is_symlink() else 'not a regular file'}"
         except OSError as exc:  # ELOOP: a symlink loop
             yield path, f"{path}: cannot read ({exc.strerror or exc})"
-    if not found:
-        yield text, f"{text}: no image files in this directory ({', '.join(IMAGE_SUFFIXES[:4])}, ...)"
 
 
 def _glob_files(pattern: str) -> list[str]:
@@ -336,8 +347,9 @@ def _glob_files(pattern: str) -> list[str]:
     return sorted(m for m in glob.iglob(pattern) if os.path.isfile(m))
 
 
-def iter_image_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[tuple[str, str | None]]:
-    """Expand files, directories (their image files, sorted) and glob patterns to (path, error) pairs.
+def iter_image_paths(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> Iterator[tuple[str, str | None]]:
+    """Expand files, directories (their image files, sorted; `recursive`: and their subdirectories') and glob
+    patterns to (path, error) pairs.
 
     A directory yields only files with an image suffix; a file named explicitly is always tried. Inputs
     that match nothing come out with an error, so they are reported like a bad file.
@@ -346,7 +358,7 @@ def iter_image_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[tuple[str,
         text = os.fspath(raw)
         path = Path(text)
         if path.is_dir():
-            yield from _directory_images(path, text)
+            yield from _directory_images(path, text, recursive)
         elif path.exists():
             yield text, None
         elif glob.has_magic(text):
@@ -378,6 +390,7 @@ def iter_predictions(
     top_k: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    recursive: bool = False,
 ) -> Iterator[Prediction]:
     """Predict files lazily in input order, at most `batch_size` images in memory at once."""
     if preprocess not in PREPROCESS_MODES:
@@ -393,7 +406,7 @@ def iter_predictions(
         return out
 
     count = 0
-    for path, error in iter_image_paths(inputs):
+    for path, error in iter_image_paths(inputs, recursive):
         if error is None:
             try:
                 pending.append((path, preprocess_file(path, preprocess, max_pixels)))
@@ -415,11 +428,12 @@ def predict_files(
     top_k: int = 1,
     batch_size: int = DEFAULT_BATCH_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    recursive: bool = False,
 ) -> list[Prediction]:
     """Predict image files, directories and globs; a bad file gets `error` set, the others a digit."""
     if not isinstance(model, Model):
         model = load_model(model)
-    return list(iter_predictions(paths, model, preprocess, top_k, batch_size, max_pixels))
+    return list(iter_predictions(paths, model, preprocess, top_k, batch_size, max_pixels, recursive))
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -501,13 +515,43 @@ def write_demo_images(directory: Path, count: int = DEMO_COUNT, log=None) -> lis
     return paths
 
 
+# ---------------------------------------------------------------------------------------------- stdin
+STDIN = "-"
+MAX_STDIN_BYTES = 64 << 20  # far above any photo of a digit; a stream without end must not fill the disk
+
+
+def read_stdin_image(directory: Path) -> Path:
+    """Copy one image from standard input into `directory` (the file preprocessing opens); UserError when
+    there is none or it is implausibly large."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None or sys.stdin.isatty():
+        raise UserError("-: standard input is a terminal, not an image (e.g. `cat photo.png | ... infer -`)")
+    data = stream.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise UserError(f"-: standard input holds more than {MAX_STDIN_BYTES >> 20} MB, not one image")
+    path = directory / "stdin"
+    path.write_bytes(data)
+    return path
+
+
+def _named_stdin(result: Prediction, stdin_file: Path) -> Prediction:
+    """Report the image read from standard input as `-`, in the result and in its error message."""
+    if result.path != str(stdin_file):
+        return result
+    error = result.error.replace(str(stdin_file), STDIN) if result.error else None
+    return Prediction(STDIN, result.digit, result.probability, result.top_k, error)
+
+
 # ------------------------------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="python -m legacy_mnist.infer",
         description="Predict the handwritten digit in each image file with an exported model.",
     )
-    parser.add_argument("inputs", nargs="*", metavar="PATH", help="image files, directories or glob patterns")
+    parser.add_argument("inputs", nargs="*", metavar="PATH",
+                        help="image files, directories or glob patterns; - reads one image from standard input")
+    parser.add_argument("-r", "--recursive", action="store_true",
+                        help="also predict the images in subdirectories of a directory (default: off)")
     add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="how to run the model (default: predictor, or onnx for an .onnx model)")
@@ -553,7 +597,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.inputs and not args.demo:
-        parser.error("give image files, directories or globs, or --demo")
+        parser.error("give image files, directories or globs, - for standard input, or --demo")
+    if args.inputs.count(STDIN) > 1:
+        parser.error("- (standard input) can be given only once: it holds one image")
     if not 1 <= args.top_k <= NUM_CLASSES:
         parser.error(f"--top-k must be between 1 and {NUM_CLASSES}")
     if args.batch_size < 1 or args.max_pixels < 1:
@@ -569,10 +615,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_model(model, args.quiet)
     with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
         inputs = list(args.inputs)
+        stdin_file = read_stdin_image(Path(tmp)) if STDIN in inputs else None
+        inputs = [str(stdin_file) if item == STDIN else item for item in inputs]
         if args.demo:
             say = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
             inputs += [str(p) for p in write_demo_images(Path(tmp), log=say)]
-        results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels)
+        results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels,
+                                   args.recursive)
+        if stdin_file is not None:
+            results = (_named_stdin(result, stdin_file) for result in results)
         total, failed = write_results(results, args.format, args.top_k)
     if failed and args.format == "text":
         print(f"{failed} of {total} inputs failed", file=sys.stderr)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import TextIO
 
-from .events import BeginPass, EndIteration, EndPass, EndTraining
+from .events import EndIteration, EndPass, EndTraining, Stopped
 
 
 def _number(value):
@@ -17,40 +16,43 @@ def _number(value):
 
 
 class BookTextLog:
-    """`Pass %d, Batch %d, Cost %f` every `log_every` steps, `Test with Epoch ...` per pass, final accuracy."""
+    """`Pass %d, Batch %d, Cost %f` every `log_every` steps, `Test with Epoch ...` per pass, final accuracy.
 
-    def __init__(self, log_every: int, stream: TextIO | None = None):
+    On a terminal, two tqdm bars sit under the log lines: this pass and the whole run, each with its rate
+    and ETA, fitted to the terminal's width (also when it is resized). Off a terminal (a pipe, a file, CI)
+    there are no bars at all. `close()` clears them, so an error printed afterwards starts on a clean line.
+    """
+
+    def __init__(self, log_every: int, stream: TextIO | None = None, progress: bool | None = None):
         self.log_every = log_every
         self.stream = stream or sys.stdout
-        self.progress = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._pass_start = time.perf_counter()
-        self._bar_shown = False
+        self.progress = bool(getattr(self.stream, "isatty", lambda: False)()) if progress is None else progress
+        self._pass_bar = None
+        self._run_bar = None
 
-    def _clear_bar(self):
-        if self._bar_shown:
-            self.stream.write("\r\033[K")
-            self._bar_shown = False
+    def _print(self, text: str) -> None:
+        if self._pass_bar is not None or self._run_bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=self.stream)  # above the bars, which are redrawn below it
+        else:
+            print(text, file=self.stream)
 
     def __call__(self, event) -> None:
-        if isinstance(event, BeginPass):
-            self._pass_start = time.perf_counter()
-        elif isinstance(event, EndIteration):
+        if isinstance(event, EndIteration):
             if event.batch_id % self.log_every == 0:
-                self._clear_bar()
-                print("Pass %d, Batch %d, Cost %f" % (event.pass_id, event.batch_id, event.cost), file=self.stream)
+                self._print("Pass %d, Batch %d, Cost %f" % (event.pass_id, event.batch_id, event.cost))
             if self.progress:
-                self._draw_bar(event)
+                self._advance(event)
         elif isinstance(event, EndPass):
-            self._clear_bar()
+            self._close_pass_bar()
             m = event.metrics
             if m.get("val_acc") is not None:
-                print("Validation with Epoch %d, avg_cost: %s, acc: %s" % (event.pass_id, m["val_cost"], m["val_acc"]),
-                      file=self.stream)
-            print("Test with Epoch %d, avg_cost: %s, acc: %s" % (event.pass_id, m["test_cost"], m["test_acc"]),
-                  file=self.stream)
-            print("Pass %d took %.1f s, %.0f img/s" % (event.pass_id, m["seconds"], m["train_images_per_sec"]),
-                  file=self.stream)
+                self._print("Validation with Epoch %d, avg_cost: %s, acc: %s" % (event.pass_id, m["val_cost"], m["val_acc"]))
+            self._print("Test with Epoch %d, avg_cost: %s, acc: %s" % (event.pass_id, m["test_cost"], m["test_acc"]))
+            self._print("Pass %d took %.1f s, %.0f img/s" % (event.pass_id, m["seconds"], m["train_images_per_sec"]))
         elif isinstance(event, EndTraining):
+            self.close()
             r = event.result
             print("Best pass is %d, validation acc %s, testing Avgcost is %s"
                   % (r.best_epoch, r.best_val_acc, r.test_cost), file=self.stream)
@@ -58,24 +60,51 @@ class BookTextLog:
             print("Inference model saved to %s" % r.save_dir, file=self.stream)
         self.stream.flush()
 
-    def _draw_bar(self, event: EndIteration) -> None:
-        done = event.batch_id + 1
-        total = max(event.batches_per_pass, 1)
-        elapsed = max(time.perf_counter() - self._pass_start, 1e-9)
-        rate = done * event.batch_size / elapsed
-        eta = (total - done) * elapsed / done
-        filled = int(30 * done / total)
-        self.stream.write("\rPass %d [%s%s] %d/%d %.0f img/s ETA %ds cost %.4f"
-                          % (event.pass_id, "#" * filled, "." * (30 - filled), done, total, rate, eta, event.cost))
-        self._bar_shown = True
+    def _bar(self, desc: str, total: int, initial: int, position: int):
+        from tqdm import tqdm
+
+        return tqdm(total=total, initial=initial, desc=desc, unit="img", unit_scale=True, file=self.stream,
+                    dynamic_ncols=True, leave=False, position=position, mininterval=0.2, smoothing=0.1)
+
+    def _advance(self, event: EndIteration) -> None:
+        size = event.batch_size
+        if self._run_bar is None and event.total_steps:
+            done = event.global_step - 1
+            self._run_bar = self._bar("run", event.total_steps * size, done * size, 1)
+        if self._pass_bar is None:
+            self._pass_bar = self._bar("pass %d" % event.pass_id, max(event.batches_per_pass, 1) * size,
+                                       event.batch_id * size, 0)
+        self._pass_bar.update(size)
+        if self._run_bar is not None:
+            self._run_bar.update(size)
+
+    def _close_pass_bar(self) -> None:
+        if self._pass_bar is not None:
+            self._pass_bar.close()
+            self._pass_bar = None
+
+    def close(self) -> None:
+        """Clear the bars (before the final lines, or before an error is printed)."""
+        shown = self._pass_bar is not None or self._run_bar is not None
+        self._close_pass_bar()
+        if self._run_bar is not None:
+            self._run_bar.close()
+            self._run_bar = None
+        if shown:
+            self.stream.write("\r")  # tqdm leaves the cursor at the end of the cleared line
+        self.stream.flush()
 
 
 class JsonLog:
-    """One JSON object per line: `step` records, `epoch` records and one `final` record."""
+    """One JSON object per line: `step` records, `epoch` records, then one `final` record - or, when training
+    stops early, one `interrupted` or `diverged` record with the checkpoint and the command that resumes."""
 
     def __init__(self, log_every: int, stream: TextIO | None = None):
         self.log_every = log_every
         self.stream = stream or sys.stdout
+
+    def close(self) -> None:
+        self.stream.flush()
 
     def _emit(self, record: dict) -> None:
         self.stream.write(json.dumps(record, sort_keys=True) + "\n")
@@ -89,6 +118,10 @@ class JsonLog:
         elif isinstance(event, EndPass):
             self._emit(dict({k: _number(v) if isinstance(v, float) else v for k, v in event.metrics.items()},
                             event="epoch"))
+        elif isinstance(event, Stopped):
+            self._emit({"event": event.kind, "epoch": event.epoch, "step": event.step,
+                        "global_step": event.global_step, "reason": event.reason, "checkpoint": event.checkpoint,
+                        "resume": event.resume, "exit_code": event.exit_code, "message": event.message})
         elif isinstance(event, EndTraining):
             r = event.result
             self._emit({"event": "final", "best_epoch": r.best_epoch, "val_acc": _number(r.best_val_acc),

@@ -8,7 +8,6 @@ from a seeded generator, so a set is reproducible from (digits, count, seed).
 """
 from __future__ import annotations
 
-import argparse
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,11 +155,16 @@ def write_photo_set(directory: str | Path, photos: Sequence[SyntheticPhoto]) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write MNIST test digits as user-style photos (label in name).")
+    from .errors import ArgumentParser
+
+    parser = ArgumentParser(prog="python -m legacy_mnist.synthetic",
+                            description="Write MNIST test digits as user-style photos (label in name).")
     parser.add_argument("out_dir", help="directory to write the image files into")
     parser.add_argument("--count", type=int, default=500, help="number of photos (default: 500)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     args = parser.parse_args(argv)
+    if args.count < 1:
+        parser.error(f"--count must be a positive integer, got {args.count}")
     from .dataset import load_split
 
     split = load_split("test")

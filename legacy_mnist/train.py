@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import platform
 import random
+import shlex
 import signal
 import sys
 import threading
@@ -22,10 +23,10 @@ import numpy as np
 
 from .atomic import check_output
 from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
-from .config import TrainConfig, parse_args, validate
+from .config import TrainConfig, parse_args, resume_argv, validate
 from .dataset import iterate_batches, load_split, train_val_split
 from .errors import PipelineFailure, ReportedError, UserError, run_cli
-from .events import BeginPass, EndIteration, EndPass, EndTraining
+from .events import BeginPass, EndIteration, EndPass, EndTraining, Stopped
 from .export import export_inference_model, write_json
 from .logs import BookTextLog, JsonLog
 from .nets import format_summary
@@ -35,15 +36,31 @@ from .plots import curves_png
 from .program import Programs, build_programs
 
 
-class TrainingDiverged(PipelineFailure):
+class TrainingStopped(ReportedError):
+    """Training stopped before the end; `where` says at which step and what checkpoint is on disk."""
+
+    kind = ""
+
+    def __init__(self, message: str, *, epoch: int, batch: int, global_step: int, reason: str,
+                 checkpoint: Path | None):
+        super().__init__(message)
+        self.where = dict(epoch=epoch, step=batch, global_step=global_step, reason=reason,
+                          checkpoint=None if checkpoint is None else str(checkpoint))
+
+
+class TrainingDiverged(TrainingStopped, PipelineFailure):
     """The cost became NaN or infinite; the last good checkpoint is kept."""
 
+    kind = "diverged"
 
-class TrainingInterrupted(ReportedError):
+
+class TrainingInterrupted(TrainingStopped):
     """SIGINT/SIGTERM arrived; a consistent checkpoint was written before stopping (exit 128 + signal)."""
 
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
+    kind = "interrupted"
+
+    def __init__(self, message: str, exit_code: int, **where):
+        super().__init__(message, **where)
         self.exit_code = exit_code
 
 
@@ -184,6 +201,8 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train `cfg.model`, checkpoint each pass, export the best pass; return the history and results."""
     cfg = validate(cfg)
+    if cfg.device == "gpu":  # before any data is read or written: a missing GPU is reported in seconds
+        select_device(import_paddle(cfg.verbose), cfg.device)
     cfg = cfg.with_changes(init=cfg.resolved_init)  # checkpoints and metrics.json record what was used
     handler = event_handler or (lambda event: None)
     log = log or (lambda message: print(message, file=sys.stderr))
@@ -191,7 +210,12 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
     check_output_dirs(checkpoint_dir, save_dir)
     with CheckpointLock(checkpoint_dir):  # first of all: a second training on this directory stops at once
-        result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir)
+        try:
+            result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir)
+        except TrainingStopped as exc:
+            resume = " ".join(shlex.quote(a) for a in resume_argv(cfg)) if exc.where["checkpoint"] else None
+            handler(Stopped(exc.kind, str(exc), exit_code=exc.exit_code, resume=resume, **exc.where))
+            raise
     handler(EndTraining(result))
     return result
 
@@ -287,23 +311,26 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
         problem = (f"cost is {cost}" if not _finite(cost) else
                    None if largest <= WEIGHT_LIMIT else f"the weights exploded (largest |w| {largest:.3g})")
         if problem:
-            kept = (f"last good checkpoint kept in {checkpoint_dir / LAST}" if read_meta(checkpoint_dir, LAST)
-                    else "no checkpoint had been written yet")
+            good = checkpoint_dir / LAST if read_meta(checkpoint_dir, LAST) else None
+            kept = f"last good checkpoint kept in {good}" if good else "no checkpoint had been written yet"
             raise TrainingDiverged(f"training diverged at pass {epoch}, batch {batch_id}: {problem} "
-                                   f"(try a lower --lr); {kept}")
+                                   f"(try a lower --lr); {kept}", epoch=epoch, batch=batch_id,
+                                   global_step=state["global_step"], reason=problem, checkpoint=good)
         if programs.lr_scheduler is not None:
             programs.lr_scheduler.step()
         cost_sum, correct_sum, seen = cost_sum + cost * size, correct_sum + acc * size, seen + size
         state["batch"], state["global_step"] = batch_id + 1, state["global_step"] + 1
         handler(EndIteration(epoch, batch_id, cost, {"acc": acc}, state["global_step"], steps_per_epoch,
-                             cfg.batch_size))
+                             cfg.batch_size, total_steps))
         if stop.signum is not None:
             state["partial"] = [cost_sum, correct_sum, seen, seconds + time.perf_counter() - tick]
             _save_last(cfg, programs, checkpoint_dir, state)
             name = signal.Signals(stop.signum).name
             raise TrainingInterrupted(
                 f"interrupted by {name} at pass {epoch}, batch {batch_id}; checkpoint saved to "
-                f"{checkpoint_dir / LAST} - run again with --resume to continue", 128 + stop.signum)
+                f"{checkpoint_dir / LAST} - run again with --resume to continue", 128 + stop.signum,
+                epoch=epoch, batch=batch_id, global_step=state["global_step"], reason=name,
+                checkpoint=checkpoint_dir / LAST)
     seconds += time.perf_counter() - tick
     val_cost, val_acc = evaluate(exe, programs, val_split, cfg.eval_batch_size)
     test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size)
@@ -358,7 +385,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(format_summary(cfg.model, build_programs(cfg).summary))
         return 0
     logger = JsonLog(cfg.log_every) if cfg.log_format == "json" else BookTextLog(cfg.log_every)
-    train(cfg, event_handler=logger)
+    try:
+        train(cfg, event_handler=logger)
+    finally:
+        logger.close()  # the progress bars go before any error line is printed
     return 0
 
 

