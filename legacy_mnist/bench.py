@@ -33,8 +33,8 @@ from .paddle_env import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
-SECTIONS = ("train", "t99", "infer", "models")
-DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes) is asked for by name
+SECTIONS = ("train", "t99", "infer", "models", "scaling")
+DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes) and "scaling" are asked for by name
 # The PaddlePaddle book's test accuracy per network (none published for the classic LeNet-5) and our goal.
 BOOK_ACCURACY = {"softmax": 0.9234, "mlp": 0.9766, "cnn": 0.9920, "lenet5": None}
 ACCURACY_GOAL = {"softmax": 0.923, "mlp": 0.977, "cnn": 0.992, "lenet5": 0.988}
@@ -100,7 +100,8 @@ def run_job(job: Job, log: Callable[[str], None]) -> dict:
 def _brief(result: dict) -> str:
     if "error" in result:
         return "FAILED " + result["error"]
-    for key, unit in (("img_per_s", "img/s"), ("seconds", "s to target"), ("latency_ms", "ms/image")):
+    for key, unit in (("img_per_s", "img/s"), ("seconds", "s to target"), ("latency_ms", "ms/image"),
+                      ("fused_allreduce_ms", "ms for a step's all_reduce")):
         if result.get(key) is not None:
             extra = f", {result['throughput']:.0f} img/s batched" if key == "latency_ms" else ""
             return f"{result[key]:.3f} {unit}{extra} ({result['wall_s']:.0f} s)"
@@ -392,6 +393,11 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
         if "models" in cfg.sections:
             new, runs["models"] = bench_models(cfg, threads, work, log)
             figures += new
+        if "scaling" in cfg.sections:
+            from .bench_scaling import bench_scaling  # its own module (it imports this driver's machinery)
+
+            new, runs["scaling"] = bench_scaling(cfg, threads, work, log)
+            figures += new
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]
@@ -459,6 +465,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcome = run_bench(cfg)
     report = render_report(outcome["figures"], outcome["env"], cfg, command.replace(" --write-docs", ""),
                            outcome["seconds"], outcome["runs"].get("models"))
+    if "scaling" in outcome["runs"]:
+        from .bench_scaling import render_scaling
+
+        report += "\n\n" + render_scaling(outcome["runs"]["scaling"])
     print(report)
     if ns.json:
         raw = dict(outcome, figures=[dataclasses.asdict(f) for f in outcome["figures"]])

@@ -205,7 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=("text", "json"), default=d.log_format,
                    help=f"text in the book's form, or one JSON object per line (default: {d.log_format})")
     p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size, help=f"batch size for evaluation (default: {d.eval_batch_size})")
-    p.add_argument("--num-threads", type=int, default=None, help="CPU math threads (default: every available core)")
+    p.add_argument("--num-threads", type=int, default=None,
+                   help="CPU math threads (default: every available core, split between --nproc ranks)")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes on this machine, started through paddle.distributed.launch; "
+                        "--batch-size stays the global batch (default: 1)")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="do not write curves.png (default: write it)")
     p.add_argument("--summary", action="store_true", help="print the model summary and exit (default: off)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Paddle's own log output (default: off)")
@@ -227,6 +231,8 @@ def _parse_bool(text: str) -> bool:
 def parse_args(argv: Sequence[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
     """argv -> (validated TrainConfig, the raw namespace for command-only flags like --summary)."""
     ns = build_parser().parse_args(argv)
+    if ns.nproc < 1:
+        raise UserError(f"--nproc must be a positive integer, got {ns.nproc}")
     values = {f.name: getattr(ns, f.name) for f in fields(TrainConfig) if hasattr(ns, f.name)}
     if ns.use_gpu is not None:
         values["device"] = "gpu" if _parse_bool(ns.use_gpu) else "cpu"

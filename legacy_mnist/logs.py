@@ -127,4 +127,5 @@ class JsonLog:
             self._emit({"event": "final", "best_epoch": r.best_epoch, "val_acc": _number(r.best_val_acc),
                         "test_acc": _number(r.test_acc), "test_cost": _number(r.test_cost),
                         "save_dir": str(r.save_dir), "checkpoint_dir": str(r.checkpoint_dir),
-                        "seconds": _number(r.seconds), "data_source": r.data_source})
+                        "seconds": _number(r.seconds), "data_source": r.data_source,
+                        "world_size": r.world_size})

@@ -166,8 +166,11 @@ def _use_onednn_convs(paddle, program) -> None:
                 op._set_attr("is_test", False)
 
 
-def build_programs(cfg: TrainConfig, total_steps: int = 1) -> Programs:
-    """Create main/startup/test Programs for `cfg.model` under `cfg.ir`; `total_steps` sizes LR schedules."""
+def build_programs(cfg: TrainConfig, total_steps: int = 1, wrap_optimizer=None) -> Programs:
+    """Create main/startup/test Programs for `cfg.model` under `cfg.ir`; `total_steps` sizes LR schedules.
+
+    `wrap_optimizer(optimizer)` may return a distributed optimizer (Fleet's) whose `minimize` is used instead.
+    """
     paddle = import_paddle()
     configure_runtime(paddle, cfg.num_threads)
     with ir_guard(cfg.ir):
@@ -186,6 +189,8 @@ def build_programs(cfg: TrainConfig, total_steps: int = 1) -> Programs:
             _index_max_pools(main)
             _add_channel_biases_in_place(main)
         optimizer, scheduler = _optimizer(paddle, cfg, total_steps)
+        if wrap_optimizer is not None:
+            optimizer = wrap_optimizer(optimizer)
         optimizer.minimize(avg_cost)
         if cfg.ir == "legacy":
             _use_onednn_convs(paddle, main)

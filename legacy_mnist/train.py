@@ -2,11 +2,13 @@
 
 Run:  python -m legacy_mnist.train [--model cnn|mlp|softmax|lenet5] [--epochs 5] [--resume] ...
       python -m legacy_mnist.train --dry-run        # the whole path in seconds
+      python -m legacy_mnist.train --nproc 2 ...    # data-parallel ranks (docs/scaling.md)
 Exit codes: 0 success, 2 bad arguments or input, 1 other failure (divergence included), 130/143 on
 SIGINT/SIGTERM after a checkpoint was written.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import random
@@ -25,13 +27,14 @@ from .atomic import check_output
 from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
 from .config import TrainConfig, parse_args, resume_argv, validate
 from .dataset import iterate_batches, load_split, train_val_split
+from .distributed import SINGLE_PROCESS, Cluster, for_this_process, redirect_rank0_stdout, report_exit
 from .errors import PipelineFailure, ReportedError, UserError, run_cli
 from .events import BeginPass, EndIteration, EndPass, EndTraining, Stopped
 from .export import export_inference_model, write_json
 from .logs import BookTextLog, JsonLog
 from .nets import format_summary
 from .normalize import normalize
-from .paddle_env import configure_logging, import_paddle, ir_guard
+from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard
 from .plots import curves_png
 from .program import Programs, build_programs
 
@@ -76,6 +79,8 @@ class TrainResult:
     data_source: str
     seconds: float
     config: dict = field(default_factory=dict)
+    world_size: int = 1  # data-parallel ranks that trained it
+    weights_sha256: str | None = None  # digest of the final training state, when several ranks trained
 
 
 @dataclass
@@ -84,13 +89,13 @@ class _Split:
     labels: np.ndarray
 
 
-def select_device(paddle, device: str):
+def select_device(paddle, device: str, index: int = 0):
     """The Executor place; asking for a GPU without a CUDA build is a user error (the book returned silently)."""
     if device == "gpu":
         if not paddle.device.is_compiled_with_cuda() or paddle.device.cuda.device_count() < 1:
             raise UserError("--device gpu: this Paddle build has no CUDA support or no GPU is visible; "
                             "install paddlepaddle-gpu or use --device cpu")
-        return paddle.CUDAPlace(0)
+        return paddle.CUDAPlace(index)
     return paddle.CPUPlace()
 
 
@@ -109,8 +114,11 @@ def prepare_data(cfg: TrainConfig, log: Callable[[str], None]):
     return _Split(train_x, train_y), _Split(val_x, val_y), _Split(test_x, test_y), train_split.source
 
 
-def _legacy_batches(paddle, split: _Split, cfg: TrainConfig, epoch: int, feeder):
-    """The book's reader pipeline: DataFeeder over paddle.batch(paddle.reader.shuffle(reader, 500))."""
+def _legacy_batches(paddle, split: _Split, cfg: TrainConfig, epoch: int, feeder, share):
+    """The book's reader pipeline: DataFeeder over paddle.batch(paddle.reader.shuffle(reader, 500)).
+
+    Every rank draws the same global batches; `share(size)` is the slice of each that this rank trains on.
+    """
 
     def reader():
         for image, label in zip(split.images, split.labels):
@@ -119,34 +127,45 @@ def _legacy_batches(paddle, split: _Split, cfg: TrainConfig, epoch: int, feeder)
     # paddle.reader.shuffle draws from Python's `random`; seeding per pass makes passes (and resumes) repeatable.
     random.seed(cfg.seed * 1000003 + epoch)
     for batch in paddle.batch(paddle.reader.shuffle(reader, buf_size=500), cfg.batch_size)():
-        yield feeder.feed(batch), len(batch)
+        yield feeder.feed(batch[share(len(batch))]), len(batch)
 
 
-def _array_batches(split: _Split, cfg: TrainConfig, epoch: int, names: tuple[str, str]):
+def _array_batches(split: _Split, cfg: TrainConfig, epoch: int, names: tuple[str, str], share):
     for images, labels in iterate_batches(split.images, split.labels, cfg.batch_size, shuffle=True,
                                           seed=cfg.seed * 1000003 + epoch):
-        yield {names[0]: images, names[1]: labels}, len(labels)
+        part = share(len(labels))
+        yield {names[0]: images[part], names[1]: labels[part]}, len(labels)
 
 
-def evaluate(exe, programs: Programs, split: _Split, batch_size: int) -> tuple[float, float]:
-    """Mean cost and accuracy of the test program over a split (batch-size weighted, like the book's)."""
-    if len(split.labels) == 0:
-        return float("nan"), float("nan")
+def evaluate(exe, programs: Programs, split: _Split, batch_size: int, parallel=SINGLE_PROCESS
+             ) -> tuple[float, float]:
+    """Mean cost and accuracy of the test program over a split (batch-size weighted, like the book's).
+
+    Data-parallel ranks each evaluate their part of the split and sum the totals: the whole split's figures.
+    """
+    part = parallel.eval_share(len(split.labels))
+    images, labels = split.images[part], split.labels[part]
     total_cost = total_correct = 0.0
-    for images, labels in iterate_batches(split.images, split.labels, batch_size, shuffle=False):
-        cost, acc = exe.run(programs.evaluation, feed={programs.image.name: images, programs.label.name: labels},
+    for batch_images, batch_labels in iterate_batches(images, labels, batch_size, shuffle=False):
+        cost, acc = exe.run(programs.evaluation, feed={programs.image.name: batch_images,
+                                                       programs.label.name: batch_labels},
                             fetch_list=programs.evaluation_fetches)
-        total_cost += float(cost) * len(labels)
-        total_correct += float(acc) * len(labels)
-    return total_cost / len(split.labels), total_correct / len(split.labels)
+        total_cost += float(cost) * len(batch_labels)
+        total_correct += float(acc) * len(batch_labels)
+    total_cost, total_correct, count = parallel.sum([total_cost, total_correct, float(len(labels))])
+    if count == 0:
+        return float("nan"), float("nan")
+    return total_cost / count, total_correct / count
 
 
 class _StopFlag:
     """Turns SIGINT/SIGTERM into a request to stop after the current step."""
 
-    def __init__(self):
+    def __init__(self, repeated_sigterm_waits: bool = False):
         self.signum: int | None = None
         self._previous: dict = {}
+        # paddle.distributed.launch stops a rank with SIGTERM three times in 0.4 s: one request, not three.
+        self.repeated_sigterm_waits = repeated_sigterm_waits
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -155,6 +174,8 @@ class _StopFlag:
             self._previous[signum] = signal.signal(signum, self._handle)
 
     def _handle(self, signum, frame) -> None:
+        if self.repeated_sigterm_waits and signum == self.signum == signal.SIGTERM:
+            return
         if self.signum is not None:  # a second signal: stop right away
             raise KeyboardInterrupt
         self.signum = signum
@@ -204,14 +225,20 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     if cfg.device == "gpu":  # before any data is read or written: a missing GPU is reported in seconds
         select_device(import_paddle(cfg.verbose), cfg.device)
     cfg = cfg.with_changes(init=cfg.resolved_init)  # checkpoints and metrics.json record what was used
+    cluster = Cluster.from_env()  # launched ranks: rank 0 alone writes checkpoints, the export and metrics
+    if cluster.world > 1 and cfg.num_threads is None:
+        cfg = cfg.with_changes(num_threads=cluster.threads_per_rank(available_cores()))
     handler = event_handler or (lambda event: None)
     log = log or (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
     checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
-    check_output_dirs(checkpoint_dir, save_dir)
-    with CheckpointLock(checkpoint_dir):  # first of all: a second training on this directory stops at once
+    writer = cluster.rank == 0
+    if writer:
+        check_output_dirs(checkpoint_dir, save_dir)
+    # First of all: a second training on this directory stops at once.
+    with CheckpointLock(checkpoint_dir) if writer else contextlib.nullcontext():
         try:
-            result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir)
+            result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir, cluster)
         except TrainingStopped as exc:
             resume = " ".join(shlex.quote(a) for a in resume_argv(cfg)) if exc.where["checkpoint"] else None
             handler(Stopped(exc.kind, str(exc), exit_code=exc.exit_code, resume=resume, **exc.where))
@@ -220,24 +247,29 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     return result
 
 
-def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir: Path, save_dir: Path
-                  ) -> TrainResult:
+def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir: Path, save_dir: Path,
+                  cluster: Cluster) -> TrainResult:
     # Data before Paddle: a bad --data-dir is reported in a second, not after Paddle's slow import.
     train_split, val_split, test_split, source = prepare_data(cfg, log)
     paddle = import_paddle(cfg.verbose)
-    place = select_device(paddle, cfg.device)
+    parallel = for_this_process(paddle, cfg.device, cfg.ir, cluster)
+    place = select_device(paddle, cfg.device, parallel.device_index)
     if cfg.num_threads:
         paddle.base.core.set_num_threads(cfg.num_threads)
     steps_per_epoch = math.ceil(len(train_split.labels) / cfg.batch_size)
     # The LR schedule spans the whole run; --max-steps only cuts it short, so a cut run resumes exactly.
-    programs = build_programs(cfg, cfg.epochs * steps_per_epoch)
+    programs = build_programs(cfg, cfg.epochs * steps_per_epoch, wrap_optimizer=parallel.wrap_optimizer)
+    parallel.prepare(programs)
     total_steps = cfg.epochs * steps_per_epoch if cfg.max_steps is None else cfg.max_steps
-    stop = _StopFlag()
+    stop = _StopFlag(repeated_sigterm_waits=cluster.world > 1)
     scope = paddle.static.Scope()
     with paddle.static.scope_guard(scope), ir_guard(cfg.ir):
         exe = paddle.static.Executor(place)
         exe.run(programs.startup)
-        state = _initial_state(cfg, checkpoint_dir, programs, exe, log)
+        state = _initial_state(cfg, checkpoint_dir, programs, exe, log, parallel.reads_checkpoint)
+        state = parallel.start(exe, programs, state)
+        if programs.lr_scheduler is not None and state["global_step"]:
+            programs.lr_scheduler.step(state["global_step"])
         feeder = None
         if cfg.reader == "legacy":
             feeder = paddle.base.DataFeeder(feed_list=programs.train_feeds, place=place)
@@ -248,11 +280,11 @@ def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir
                 if state["global_step"] >= total_steps:
                     break
                 _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, epoch, state,
-                          steps_per_epoch, total_steps, feeder, feed_names, handler, stop, checkpoint_dir)
+                          steps_per_epoch, total_steps, feeder, feed_names, handler, stop, checkpoint_dir, parallel)
         finally:
             stop.restore()
         return _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source,
-                            started)
+                            started, parallel)
 
 
 # Settings that change what a step computes; a resumed run must keep them (epochs may grow, logs may change).
@@ -260,10 +292,11 @@ RESUME_MUST_MATCH = ("model", "activation", "batch_size", "optimizer", "learning
                      "weight_decay", "init", "seed", "val_size", "ir", "reader", "train_limit", "data_dir")
 
 
-def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log) -> dict:
+def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log, reads: bool = True
+                   ) -> dict:
     fresh = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "partial": [0.0, 0.0, 0, 0.0],
              "best_epoch": None, "best_val_acc": None}
-    if not cfg.resume:
+    if not cfg.resume or not reads:  # data-parallel ranks other than 0 get rank 0's state broadcast
         return fresh
     meta = read_meta(checkpoint_dir, LAST)
     if meta is None:
@@ -276,8 +309,6 @@ def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, e
                             f"{saved.get(name)}, not {getattr(cfg, name)}; use the same settings or a new "
                             f"--checkpoint-dir")
     load_checkpoint(checkpoint_dir, LAST, programs.main, exe)
-    if programs.lr_scheduler is not None and meta["global_step"]:
-        programs.lr_scheduler.step(meta["global_step"])
     log(f"Resuming from {checkpoint_dir / LAST}: pass {meta['epoch']}, batch {meta['batch']}")
     return {key: meta[key] for key in fresh}
 
@@ -287,10 +318,10 @@ def _save_last(cfg: TrainConfig, programs: Programs, checkpoint_dir: Path, state
 
 
 def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, epoch, state, steps_per_epoch,
-              total_steps, feeder, feed_names, handler, stop, checkpoint_dir) -> None:
+              total_steps, feeder, feed_names, handler, stop, checkpoint_dir, parallel=SINGLE_PROCESS) -> None:
     handler(BeginPass(epoch))
-    batches = (_legacy_batches(paddle, train_split, cfg, epoch, feeder) if feeder is not None
-               else _array_batches(train_split, cfg, epoch, feed_names))
+    batches = (_legacy_batches(paddle, train_split, cfg, epoch, feeder, parallel.share) if feeder is not None
+               else _array_batches(train_split, cfg, epoch, feed_names, parallel.share))
     cost_sum, correct_sum, seen, seconds = state["partial"]
     scope = paddle.static.global_scope()
     # Watched for blow-up after each step: every bias and conv kernel. The big fc matrices (mlp: 157k
@@ -303,16 +334,17 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
             continue  # resuming inside a pass: the same seeded order, so skip what was already trained
         if state["global_step"] >= total_steps:
             break
-        cost, acc = exe.run(programs.main, feed=feed, fetch_list=programs.train_fetches)
-        cost, acc = float(cost), float(acc)
+        # Data-parallel ranks get the whole batch's cost and accuracy, and whether any rank was signalled.
+        cost, acc, stopping = parallel.run_step(exe, programs, feed, size, stop.signum is not None)
         # The cost alone is not enough: a conv net whose weights blew up to ~1e35 crashes Paddle's next step
         # natively (heap corruption, then a hang in its crash handler) before any cost is NaN.
         largest = _largest_weight(watched)
         problem = (f"cost is {cost}" if not _finite(cost) else
                    None if largest <= WEIGHT_LIMIT else f"the weights exploded (largest |w| {largest:.3g})")
         if problem:
-            good = checkpoint_dir / LAST if read_meta(checkpoint_dir, LAST) else None
-            kept = f"last good checkpoint kept in {good}" if good else "no checkpoint had been written yet"
+            good = checkpoint_dir / LAST if parallel.is_writer and read_meta(checkpoint_dir, LAST) else None
+            kept = (f"last good checkpoint kept in {good}" if good else "no checkpoint had been written yet"
+                    if parallel.is_writer else "rank 0 keeps the checkpoints")
             raise TrainingDiverged(f"training diverged at pass {epoch}, batch {batch_id}: {problem} "
                                    f"(try a lower --lr); {kept}", epoch=epoch, batch=batch_id,
                                    global_step=state["global_step"], reason=problem, checkpoint=good)
@@ -322,18 +354,20 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
         state["batch"], state["global_step"] = batch_id + 1, state["global_step"] + 1
         handler(EndIteration(epoch, batch_id, cost, {"acc": acc}, state["global_step"], steps_per_epoch,
                              cfg.batch_size, total_steps))
-        if stop.signum is not None:
+        if stopping:
             state["partial"] = [cost_sum, correct_sum, seen, seconds + time.perf_counter() - tick]
-            _save_last(cfg, programs, checkpoint_dir, state)
-            name = signal.Signals(stop.signum).name
+            if parallel.is_writer:
+                _save_last(cfg, programs, checkpoint_dir, state)
+            name = signal.Signals(stop.signum).name if stop.signum is not None else "a signal to another rank"
             raise TrainingInterrupted(
                 f"interrupted by {name} at pass {epoch}, batch {batch_id}; checkpoint saved to "
-                f"{checkpoint_dir / LAST} - run again with --resume to continue", 128 + stop.signum,
+                f"{checkpoint_dir / LAST} - run again with --resume to continue", 128 + (stop.signum or 15),
                 epoch=epoch, batch=batch_id, global_step=state["global_step"], reason=name,
                 checkpoint=checkpoint_dir / LAST)
     seconds += time.perf_counter() - tick
-    val_cost, val_acc = evaluate(exe, programs, val_split, cfg.eval_batch_size)
-    test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size)
+    val_cost, val_acc = evaluate(exe, programs, val_split, cfg.eval_batch_size, parallel)
+    test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size, parallel)
+    parallel.check_identical(scope, programs.main, f"pass {epoch}")
     has_val = len(val_split.labels) > 0
     record = {
         "epoch": epoch, "steps": state["global_step"],
@@ -346,15 +380,24 @@ def _run_pass(cfg, paddle, exe, programs, train_split, val_split, test_split, ep
     # The best pass is chosen on the held-out validation images, never on the test set (the book's leak).
     if not has_val or state["best_val_acc"] is None or val_acc > state["best_val_acc"]:
         state["best_epoch"], state["best_val_acc"] = epoch, (val_acc if has_val else None)
-        save_checkpoint(checkpoint_dir, BEST, programs.main, dict(state, config=asdict(cfg)))
+        if parallel.is_writer:
+            save_checkpoint(checkpoint_dir, BEST, programs.main, dict(state, config=asdict(cfg)))
     state.update(epoch=epoch + 1, batch=0, partial=[0.0, 0.0, 0, 0.0])
-    _save_last(cfg, programs, checkpoint_dir, state)
+    if parallel.is_writer:
+        _save_last(cfg, programs, checkpoint_dir, state)
     handler(EndPass(epoch, dict(record)))
 
 
-def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source, started):
+def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, save_dir, source, started,
+                 parallel=SINGLE_PROCESS):
     if state["best_epoch"] is None:
         raise UserError("no pass completed: raise --max-steps or --epochs so at least one pass finishes")
+    done = dict(history=state["history"], best_epoch=state["best_epoch"], best_val_acc=state["best_val_acc"],
+                save_dir=Path(save_dir), checkpoint_dir=Path(checkpoint_dir), data_source=source,
+                config=asdict(cfg), world_size=parallel.world_size, weights_sha256=parallel.last_digest)
+    if not parallel.is_writer:  # rank 0 exports; its figures are the job's
+        return TrainResult(test_acc=float("nan"), test_cost=float("nan"), seconds=time.perf_counter() - started,
+                           **done)
     load_checkpoint(checkpoint_dir, BEST, programs.main, exe)
     test_cost, test_acc = evaluate(exe, programs, test_split, cfg.eval_batch_size)
     seconds = time.perf_counter() - started
@@ -362,7 +405,7 @@ def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, 
         "model": cfg.model, "best_epoch": state["best_epoch"], "val_acc": state["best_val_acc"],
         "test_acc": test_acc, "test_cost": test_cost, "test_images": int(len(test_split.labels)),
         "history": state["history"], "config": asdict(cfg), "data_source": source,
-        "params": sum(row.params for row in programs.summary), "ir": cfg.ir,
+        "params": sum(row.params for row in programs.summary), "ir": cfg.ir, "world_size": parallel.world_size,
         "paddle_version": paddle.__version__, "python_version": platform.python_version(),
         "input": {"name": programs.image.name, "shape": [-1, 1, 28, 28], "dtype": "float32", "range": [-1, 1]},
         "output": {"name": "softmax probabilities", "shape": [-1, 10], "dtype": "float32"},
@@ -372,10 +415,7 @@ def _export_best(cfg, paddle, exe, programs, test_split, state, checkpoint_dir, 
         extra["curves.png"] = curves_png(state["history"], f"{cfg.model}: best pass {state['best_epoch']}")
     export_inference_model(save_dir, [programs.image], [programs.prediction], exe, programs.test, ir=cfg.ir,
                            extra_files=extra)
-    return TrainResult(history=state["history"], best_epoch=state["best_epoch"],
-                       best_val_acc=state["best_val_acc"], test_acc=test_acc, test_cost=test_cost,
-                       save_dir=Path(save_dir), checkpoint_dir=Path(checkpoint_dir), data_source=source,
-                       seconds=seconds, config=asdict(cfg))
+    return TrainResult(test_acc=test_acc, test_cost=test_cost, seconds=seconds, **done)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -384,16 +424,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.summary:
         print(format_summary(cfg.model, build_programs(cfg).summary))
         return 0
+    cluster = Cluster.from_env()
+    if ns.nproc > 1 and not cluster.launched:
+        from .distributed import check_supported
+        from .launcher import run_local_job
+
+        check_supported(cfg.device, cfg.ir)
+        checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir
+        check_output_dirs(checkpoint_dir, save_dir)
+        # The ranks get the directories as resolved here (a dry run's fresh temp dir would differ per rank).
+        args = list(sys.argv[1:] if argv is None else argv)
+        return run_local_job(ns.nproc, cfg.device, checkpoint_dir,
+                             args + [f"--checkpoint-dir={checkpoint_dir}", f"--save-dir={save_dir}"])
+    redirect_rank0_stdout(cluster)
     logger = JsonLog(cfg.log_every) if cfg.log_format == "json" else BookTextLog(cfg.log_every)
     try:
-        train(cfg, event_handler=logger)
+        result = train(cfg, event_handler=logger if cluster.rank == 0 else None)
     finally:
         logger.close()  # the progress bars go before any error line is printed
+    report_exit(0, result.weights_sha256, cluster)
     return 0
 
 
 def cli() -> None:
-    sys.exit(run_cli(main))
+    code = run_cli(main)
+    if code:
+        report_exit(code)  # main() reports a success itself, with the final weights' digest
+    sys.exit(code)
 
 
 if __name__ == "__main__":
