@@ -240,7 +240,9 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
         try:
             result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir, cluster)
         except TrainingStopped as exc:
-            resume = " ".join(shlex.quote(a) for a in resume_argv(cfg)) if exc.where["checkpoint"] else None
+            again = resume_argv(cfg) + (["--nproc", str(cluster.world)] if 1 < cluster.world == cluster.local_size
+                                        else [])  # a job on one machine resumes as one
+            resume = " ".join(shlex.quote(a) for a in again) if exc.where["checkpoint"] else None
             handler(Stopped(exc.kind, str(exc), exit_code=exc.exit_code, resume=resume, **exc.where))
             raise
     handler(EndTraining(result))
