@@ -65,6 +65,7 @@ class TrainConfig:
     eval_batch_size: int = 1000  # evaluation needs no gradients: larger batches are faster
     num_threads: int | None = None  # CPU math threads; None: every core this process may use
     plot: bool = True  # write curves.png beside the export
+    visualdl: str | None = None  # also write the JSON log's scalars for VisualDL into this directory
     verbose: bool = False
 
     @property
@@ -188,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--use_gpu", "--use-gpu", dest="use_gpu", default=None, metavar="BOOL",
                    help="legacy alias of --device: true/1 -> gpu, false/0 -> cpu (default: unset)")
     p.add_argument("--ir", choices=("legacy", "pir"), default=d.ir,
-                   help=f"Paddle IR; legacy exports .pdmodel that Paddle 2.x loads, pir exports .json (default: {d.ir})")
+                   help="Paddle IR; legacy exports .pdmodel that Paddle 2.x loads, pir exports .json and trains "
+                        f"2.3-2.9x slower on CPU (measured, docs/usage.md) (default: {d.ir})")
     p.add_argument("--reader", choices=READERS, default=d.reader,
                    help=f"array: numpy batches; legacy: DataFeeder over paddle.batch(paddle.reader.shuffle(...)) (default: {d.reader})")
     p.add_argument("--data-dir", default=None, help="directory with the four MNIST IDX files, or mnist.json.gz (default: cache, then fetch)")
@@ -211,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data-parallel processes on this machine, started through paddle.distributed.launch; "
                         "--batch-size stays the global batch (default: 1)")
     p.add_argument("--no-plot", dest="plot", action="store_false", help="do not write curves.png (default: write it)")
+    p.add_argument("--visualdl", metavar="LOGDIR", default=None,
+                   help="also write the JSON log's scalars for VisualDL (`visualdl --logdir LOGDIR`); needs the "
+                        "visualdl extra (default: off)")
     p.add_argument("--summary", action="store_true", help="print the model summary and exit (default: off)")
     p.add_argument("-v", "--verbose", action="store_true", help="show Paddle's own log output (default: off)")
     return p

@@ -95,6 +95,27 @@ class BookTextLog:
         self.stream.flush()
 
 
+def json_record(event, log_every: int) -> dict | None:
+    """The JSON log's record for `event` (None for events it does not log); `--visualdl` writes the numbers
+    of the same records, so both logs always hold the same scalars."""
+    if isinstance(event, EndIteration) and event.batch_id % log_every == 0:
+        return {"event": "step", "epoch": event.pass_id, "step": event.batch_id, "global_step": event.global_step,
+                "cost": _number(event.cost), "acc": _number(event.metrics.get("acc"))}
+    if isinstance(event, EndPass):
+        return dict({k: _number(v) if isinstance(v, float) else v for k, v in event.metrics.items()}, event="epoch")
+    if isinstance(event, Stopped):
+        return {"event": event.kind, "epoch": event.epoch, "step": event.step, "global_step": event.global_step,
+                "reason": event.reason, "checkpoint": event.checkpoint, "resume": event.resume,
+                "exit_code": event.exit_code, "message": event.message}
+    if isinstance(event, EndTraining):
+        r = event.result
+        return {"event": "final", "best_epoch": r.best_epoch, "val_acc": _number(r.best_val_acc),
+                "test_acc": _number(r.test_acc), "test_cost": _number(r.test_cost), "save_dir": str(r.save_dir),
+                "checkpoint_dir": str(r.checkpoint_dir), "seconds": _number(r.seconds), "data_source": r.data_source,
+                "world_size": r.world_size}
+    return None
+
+
 class JsonLog:
     """One JSON object per line: `step` records, `epoch` records, then one `final` record - or, when training
     stops early, one `interrupted` or `diverged` record with the checkpoint and the command that resumes."""
@@ -106,26 +127,8 @@ class JsonLog:
     def close(self) -> None:
         self.stream.flush()
 
-    def _emit(self, record: dict) -> None:
-        self.stream.write(json.dumps(record, sort_keys=True) + "\n")
-        self.stream.flush()
-
     def __call__(self, event) -> None:
-        if isinstance(event, EndIteration) and event.batch_id % self.log_every == 0:
-            self._emit({"event": "step", "epoch": event.pass_id, "step": event.batch_id,
-                        "global_step": event.global_step, "cost": _number(event.cost),
-                        "acc": _number(event.metrics.get("acc"))})
-        elif isinstance(event, EndPass):
-            self._emit(dict({k: _number(v) if isinstance(v, float) else v for k, v in event.metrics.items()},
-                            event="epoch"))
-        elif isinstance(event, Stopped):
-            self._emit({"event": event.kind, "epoch": event.epoch, "step": event.step,
-                        "global_step": event.global_step, "reason": event.reason, "checkpoint": event.checkpoint,
-                        "resume": event.resume, "exit_code": event.exit_code, "message": event.message})
-        elif isinstance(event, EndTraining):
-            r = event.result
-            self._emit({"event": "final", "best_epoch": r.best_epoch, "val_acc": _number(r.best_val_acc),
-                        "test_acc": _number(r.test_acc), "test_cost": _number(r.test_cost),
-                        "save_dir": str(r.save_dir), "checkpoint_dir": str(r.checkpoint_dir),
-                        "seconds": _number(r.seconds), "data_source": r.data_source,
-                        "world_size": r.world_size})
+        record = json_record(event, self.log_every)
+        if record is not None:
+            self.stream.write(json.dumps(record, sort_keys=True) + "\n")
+            self.stream.flush()

@@ -218,6 +218,14 @@ def check_output_dirs(checkpoint_dir: Path, save_dir: Path) -> None:
                         "whole directory, so keep them apart")
 
 
+def _both(first: Callable[[object], None], second: Callable[[object], None]) -> Callable[[object], None]:
+    def handler(event) -> None:
+        first(event)
+        second(event)
+
+    return handler
+
+
 def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = None, *,
           log: Callable[[str], None] | None = None) -> TrainResult:
     """Train `cfg.model`, checkpoint each pass, export the best pass; return the history and results."""
@@ -235,17 +243,27 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     writer = cluster.rank == 0
     if writer:
         check_output_dirs(checkpoint_dir, save_dir)
-    # First of all: a second training on this directory stops at once.
-    with CheckpointLock(checkpoint_dir) if writer else contextlib.nullcontext():
-        try:
-            result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir, cluster)
-        except TrainingStopped as exc:
-            again = resume_argv(cfg) + (["--nproc", str(cluster.world)] if 1 < cluster.world == cluster.local_size
-                                        else [])  # a job on one machine resumes as one
-            resume = " ".join(shlex.quote(a) for a in again) if exc.where["checkpoint"] else None
-            handler(Stopped(exc.kind, str(exc), exit_code=exc.exit_code, resume=resume, **exc.where))
-            raise
-    handler(EndTraining(result))
+    tracker = None
+    if cfg.visualdl and writer:  # one rank writes the scalars, as it writes the checkpoints
+        from .visualdl_log import VisualDLLog
+
+        tracker = VisualDLLog(cfg.visualdl, cfg.log_every)
+        handler = _both(handler, tracker)
+    try:
+        # First of all: a second training on this directory stops at once.
+        with CheckpointLock(checkpoint_dir) if writer else contextlib.nullcontext():
+            try:
+                result = _train_locked(cfg, handler, log, started, checkpoint_dir, save_dir, cluster)
+            except TrainingStopped as exc:
+                again = resume_argv(cfg) + (["--nproc", str(cluster.world)] if 1 < cluster.world == cluster.local_size
+                                            else [])  # a job on one machine resumes as one
+                resume = " ".join(shlex.quote(a) for a in again) if exc.where["checkpoint"] else None
+                handler(Stopped(exc.kind, str(exc), exit_code=exc.exit_code, resume=resume, **exc.where))
+                raise
+        handler(EndTraining(result))
+    finally:
+        if tracker is not None:
+            tracker.close()
     return result
 
 
