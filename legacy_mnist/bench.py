@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from . import bench_best
 from .atomic import atomic_write_text
 from .errors import ArgumentParser, PipelineFailure, UserError, run_cli
 from .extras import require
@@ -33,8 +34,8 @@ from .paddle_env import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
-SECTIONS = ("train", "t99", "infer", "models", "scaling")
-DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes) and "scaling" are asked for by name
+SECTIONS = ("train", "t99", "infer", "models", "scaling", "best")
+DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes), "scaling" and "best" (~50) are asked for by name
 # The PaddlePaddle book's test accuracy per network (none published for the classic LeNet-5) and our goal.
 BOOK_ACCURACY = {"softmax": 0.9234, "mlp": 0.9766, "cnn": 0.9920, "lenet5": None}
 ACCURACY_GOAL = {"softmax": 0.923, "mlp": 0.977, "cnn": 0.992, "lenet5": 0.988}
@@ -59,11 +60,12 @@ class BenchConfig:
     single_calls: int = 300
     batch_calls: int = 20
     onnx_check_images: int = 500  # images the ONNX conversion compares between Paddle and ONNX Runtime
+    best_seeds: int = 5  # seeds of the best model's recipe (each a full training, ~10 minutes on 2 cores)
     sections: tuple = DEFAULT_SECTIONS
 
 
 QUICK = dict(reps=1, t99_reps=1, steps=8, warmup=3, max_epochs=1, val_size=500, t99_train_limit=2000,
-             target=0.5, infer_batch=100, single_calls=10, batch_calls=2, onnx_check_images=50)
+             target=0.5, infer_batch=100, single_calls=10, batch_calls=2, onnx_check_images=50, best_seeds=1)
 
 
 # ------------------------------------------------------------------------------------------ workers
@@ -100,6 +102,10 @@ def run_job(job: Job, log: Callable[[str], None]) -> dict:
 def _brief(result: dict) -> str:
     if "error" in result:
         return "FAILED " + result["error"]
+    if "test_acc" in result and "seed" in result:
+        return f"test accuracy {result['test_acc']:.4f} ({result['wall_s']:.0f} s)"
+    if "per_class" in result:
+        return f"accuracy {result['accuracy']:.4f} ({result['wall_s']:.0f} s)"
     for key, unit in (("img_per_s", "img/s"), ("seconds", "s to target"), ("latency_ms", "ms/image"),
                       ("fused_allreduce_ms", "ms for a step's all_reduce")):
         if result.get(key) is not None:
@@ -329,7 +335,7 @@ def busy_warning(env: dict) -> str | None:
 
 
 def render_report(figures: Sequence[Figure], env: dict, cfg: BenchConfig, command: str, seconds: float,
-                  models: dict | None = None) -> str:
+                  models: dict | None = None, best: dict | None = None) -> str:
     warning = busy_warning(env)
     return "\n".join(([warning, ""] if warning else []) + [
         f"Measured {env['date']} with `{command}` in {seconds / 60:.1f} min: {env['cpu']}, {env['cores']} cores, "
@@ -341,7 +347,7 @@ def render_report(figures: Sequence[Figure], env: dict, cfg: BenchConfig, comman
         f"{cfg.batch_calls} batch calls.",
         "",
         render_table(figures),
-    ] + (["", render_models(models)] if models else []))
+    ] + (["", render_models(models)] if models else []) + (["", bench_best.render(best)] if best else []))
 
 
 def write_docs(path: Path, report: str) -> Path:
@@ -398,6 +404,10 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
 
             new, runs["scaling"] = bench_scaling(cfg, threads, work, log)
             figures += new
+        if "best" in cfg.sections:
+            new, runs["best"] = bench_best.run(cfg, threads, work, log, lambda label, kind, spec, timeout: run_job(
+                Job(label, "bench.ours", kind, spec, timeout), log))
+            figures += [Figure(**figure) for figure in new]
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]
@@ -424,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                    help=f"comma-separated subset of {', '.join(SECTIONS)}; models trains each network once with "
                         f"the default recipe, 2-3 minutes (default: {','.join(DEFAULT_SECTIONS)})")
+    p.add_argument("--best-seeds", type=int, default=d.best_seeds,
+                   help=f"seeds the best section trains the best model with, each ~10 minutes (default: {d.best_seeds})")
     p.add_argument("--quick", action="store_true",
                    help="one tiny repetition of everything, to check the machinery (default: off)")
     p.add_argument("--write-docs", action="store_true",
@@ -439,7 +451,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown or not sections:
         raise UserError(f"--sections: {','.join(unknown) or 'empty'} is not a subset of {', '.join(SECTIONS)}")
-    for name in ("reps", "t99_reps", "steps"):
+    for name in ("reps", "t99_reps", "steps", "best_seeds"):
         if getattr(ns, name) <= 0:
             raise UserError(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(ns, name)}")
     if ns.threads < 0:
@@ -447,7 +459,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
     if not 0 < ns.target <= 1:
         raise UserError(f"--target must be in (0, 1], got {ns.target}")
     cfg = BenchConfig(threads=ns.threads, reps=ns.reps, t99_reps=ns.t99_reps, steps=ns.steps, target=ns.target,
-                      sections=sections)
+                      best_seeds=ns.best_seeds, sections=sections)
     if ns.quick:
         cfg = dataclasses.replace(cfg, **QUICK)
     return cfg, ns
@@ -464,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m legacy_mnist.bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     outcome = run_bench(cfg)
     report = render_report(outcome["figures"], outcome["env"], cfg, command.replace(" --write-docs", ""),
-                           outcome["seconds"], outcome["runs"].get("models"))
+                           outcome["seconds"], outcome["runs"].get("models"), outcome["runs"].get("best"))
     if "scaling" in outcome["runs"]:
         from .bench_scaling import render_scaling
 

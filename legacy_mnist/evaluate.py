@@ -3,10 +3,12 @@
 Run:  python -m legacy_mnist.evaluate --model-dir inference_model/cnn --plot confusion.png \
           --misclassified wrong.png --samples samples.png [--format json]
       python -m legacy_mnist.evaluate --photos 500 --preprocess book   (test digits rendered as photos)
+      python -m legacy_mnist.evaluate --uci          (UCI's 8x8 digits of other writers, upscaled)
 
 Reads only the exported files (like `infer`). By default the MNIST test split goes straight to the model
 (normalised as in training); `--photos N` first renders N test digits as ink-on-paper photos
-(`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured.
+(`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured;
+`--uci` does the same with the 1,797 UCI digits (`legacy_mnist.dataset.uci`) as dark ink on white 32x32 images.
 """
 from __future__ import annotations
 
@@ -106,6 +108,24 @@ def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess:
             except NoDigitError:
                 readable[index] = False
     return pixels, np.array([p.label for p in photos], dtype=np.int64), readable
+
+
+def uci_inputs(preprocess: str, log=lambda line: None):
+    """UCI's 8x8 digits as 32x32 ink-on-paper images, preprocessed: (uint8 [N, 28, 28], labels, readable)."""
+    from PIL import Image
+
+    from .dataset.uci import as_paper_images, load_uci_digits
+    from .preprocess import NoDigitError, preprocess_image
+
+    digits, labels = load_uci_digits(log=log)
+    pixels = np.zeros((len(digits), 28, 28), dtype=np.uint8)
+    readable = np.ones(len(digits), dtype=bool)
+    for index, paper in enumerate(as_paper_images(digits)):
+        try:
+            pixels[index] = preprocess_image(Image.fromarray(paper, "L"), preprocess)
+        except NoDigitError:
+            readable[index] = False
+    return pixels, labels, readable
 
 
 # ---------------------------------------------------------------------------------------------- report
@@ -232,8 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
     parser.add_argument("--photos", type=int, default=0,
                         help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")
+    parser.add_argument("--uci", action="store_true",
+                        help="evaluate on UCI's 1,797 8x8 digits (scikit-learn's copy, fetched once with pip "
+                             "download) upscaled to 32x32 paper images (default: off)")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
-                        help="preprocessing for --photos (default: auto)")
+                        help="preprocessing for --photos and --uci (default: auto)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the --photos renderer (default: 0)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help=f"images per model call (default: {DEFAULT_BATCH_SIZE})")
@@ -252,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--photos must be >= 0")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
+    if args.uci and args.photos:
+        parser.error("--uci and --photos are separate evaluations; give one")
     for option in ("output", "plot", "misclassified", "samples"):  # refused now, not after the evaluation
         if getattr(args, option):
             check_output(getattr(args, option), f"--{option}", directory=False)
@@ -265,7 +290,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit is not None:
         images, labels = images[: args.limit], labels[: args.limit]
     meta = {"model": str(model.files.model), "format": model.files.format, "backend": model.backend}
-    if args.photos:
+    if args.uci:
+        images, labels, readable = uci_inputs(args.preprocess, log=lambda line: print(line, file=sys.stderr))
+        if args.limit is not None:
+            images, labels, readable = images[: args.limit], labels[: args.limit], readable[: args.limit]
+        result = summarize(labels, predict_arrays(model, images, args.batch_size), readable)
+        meta["data"] = f"UCI 8x8 digits, {len(labels)} images upscaled to 32x32, preprocess {args.preprocess}"
+    elif args.photos:
         images, labels, readable = photo_inputs(images, labels, args.photos, args.preprocess, args.seed)
         probs = predict_arrays(model, images, args.batch_size)
         result = summarize(labels, probs, readable)

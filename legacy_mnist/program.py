@@ -50,7 +50,8 @@ def _head(paddle, img, label, cfg: TrainConfig, training: bool):
     logits = NETWORKS[cfg.model](img, layers, resolve_activation(cfg.model, cfg.activation))
     prediction = paddle.nn.functional.softmax(logits)
     # Cross-entropy on logits is the numerically stable form of the book's cross_entropy(softmax(x)).
-    avg_cost = paddle.mean(paddle.nn.functional.cross_entropy(logits, label))
+    smoothing = {"label_smoothing": cfg.label_smoothing} if cfg.label_smoothing else {}
+    avg_cost = paddle.mean(paddle.nn.functional.cross_entropy(logits, label, **smoothing))
     accuracy = paddle.static.accuracy(input=prediction, label=label)
     return prediction, avg_cost, accuracy, layers.summary
 
@@ -62,7 +63,13 @@ def _optimizer(paddle, cfg: TrainConfig, total_steps: int):
         scheduler = paddle.optimizer.lr.CosineAnnealingDecay(lr, T_max=max(1, total_steps))
     elif cfg.lr_schedule == "step":
         scheduler = paddle.optimizer.lr.StepDecay(lr, step_size=max(1, (2 * total_steps) // 3), gamma=0.1)
+    elif cfg.lr_schedule == "onecycle":
+        # PyTorch's OneCycleLR defaults: from lr/25 up to lr over 30% of the steps, cosine down to lr/25e4.
+        scheduler = paddle.optimizer.lr.OneCycleLR(lr, max(2, total_steps), divide_factor=25.0,
+                                                   end_learning_rate=lr / 25e4, phase_pct=0.3)
     rate = scheduler if scheduler is not None else lr
+    if cfg.optimizer == "adamw":  # decoupled decay, not an L2 term in the gradient
+        return paddle.optimizer.AdamW(learning_rate=rate, weight_decay=decay), scheduler
     regularizer = paddle.regularizer.L2Decay(decay) if decay else None
     if cfg.optimizer == "adam":
         opt = paddle.optimizer.Adam(learning_rate=rate, weight_decay=regularizer)
@@ -145,6 +152,23 @@ def _add_channel_biases_in_place(program) -> None:
     block._sync_with_cpp()
 
 
+def _remove_test_dropouts(program) -> None:
+    """Drop the test program's dropouts: inverted dropout at test time is the identity, so the export and
+    every runtime that loads it (Paddle Inference, ONNX, OpenVINO) need no dropout op."""
+    block = program.global_block()
+    for op in list(block.ops):
+        if op.type != "dropout":
+            continue
+        if not op.attr("is_test") or op.attr("dropout_implementation") != "upscale_in_train":
+            raise AssertionError(f"a test-program dropout that is not the identity: {op}")
+        source, target = op.input("X")[0], op.output("Out")[0]
+        for reader in block.ops:
+            if target in reader.input_arg_names:
+                reader._rename_input(target, source)
+        block._remove_op(list(block.ops).index(op), sync=False)
+    block._sync_with_cpp()
+
+
 def _use_onednn_convs(paddle, program) -> None:
     """Run conv2d (and its gradient) on oneDNN, where the wheel has it.
 
@@ -182,6 +206,7 @@ def build_programs(cfg: TrainConfig, total_steps: int = 1, wrap_optimizer=None) 
         prediction, avg_cost, accuracy, summary = _head(paddle, img, label, cfg, training=True)
         if cfg.ir == "legacy":
             test = main.clone(for_test=True)
+            _remove_test_dropouts(test)
             test_img, test_label = test.global_block().var(FEED_IMAGE), test.global_block().var(FEED_LABEL)
             test_block = test.global_block()
             test_prediction = test_block.var(prediction.name)

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .atomic import check_output
+from .augment import augment_batch, batch_rng
 from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
 from .config import TrainConfig, parse_args, resume_argv, validate
 from .dataset import iterate_batches, load_split, train_val_split
@@ -126,13 +127,20 @@ def _legacy_batches(paddle, split: _Split, cfg: TrainConfig, epoch: int, feeder,
 
     # paddle.reader.shuffle draws from Python's `random`; seeding per pass makes passes (and resumes) repeatable.
     random.seed(cfg.seed * 1000003 + epoch)
-    for batch in paddle.batch(paddle.reader.shuffle(reader, buf_size=500), cfg.batch_size)():
+    augment = cfg.resolved_augment
+    for index, batch in enumerate(paddle.batch(paddle.reader.shuffle(reader, buf_size=500), cfg.batch_size)()):
+        if augment != "none":  # the whole batch, then this rank's share: the same images as in one process
+            images = augment_batch(np.stack([image for image, _ in batch]), batch_rng(cfg.seed, epoch, index), augment)
+            batch = [(image.reshape(-1), label) for image, (_, label) in zip(images, batch)]
         yield feeder.feed(batch[share(len(batch))]), len(batch)
 
 
 def _array_batches(split: _Split, cfg: TrainConfig, epoch: int, names: tuple[str, str], share):
-    for images, labels in iterate_batches(split.images, split.labels, cfg.batch_size, shuffle=True,
-                                          seed=cfg.seed * 1000003 + epoch):
+    augment = cfg.resolved_augment
+    for index, (images, labels) in enumerate(iterate_batches(split.images, split.labels, cfg.batch_size,
+                                                             shuffle=True, seed=cfg.seed * 1000003 + epoch)):
+        if augment != "none":  # seeded by the batch, so a resumed pass (and every rank) redraws the same images
+            images = augment_batch(images, batch_rng(cfg.seed, epoch, index), augment)
         part = share(len(labels))
         yield {names[0]: images[part], names[1]: labels[part]}, len(labels)
 
@@ -232,7 +240,8 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
     cfg = validate(cfg)
     if cfg.device == "gpu":  # before any data is read or written: a missing GPU is reported in seconds
         select_device(import_paddle(cfg.verbose), cfg.device)
-    cfg = cfg.with_changes(init=cfg.resolved_init)  # checkpoints and metrics.json record what was used
+    # Checkpoints and metrics.json record what was used.
+    cfg = cfg.with_changes(init=cfg.resolved_init, augment=cfg.resolved_augment)
     cluster = Cluster.from_env()  # launched ranks: rank 0 alone writes checkpoints, the export and metrics
     if cluster.world > 1 and cfg.num_threads is None:
         cfg = cfg.with_changes(num_threads=cluster.threads_per_rank(available_cores()))
@@ -309,7 +318,8 @@ def _train_locked(cfg: TrainConfig, handler, log, started: float, checkpoint_dir
 
 # Settings that change what a step computes; a resumed run must keep them (epochs may grow, logs may change).
 RESUME_MUST_MATCH = ("model", "activation", "batch_size", "optimizer", "learning_rate", "lr_schedule",
-                     "weight_decay", "init", "seed", "val_size", "ir", "reader", "train_limit", "data_dir")
+                     "weight_decay", "init", "seed", "val_size", "ir", "reader", "train_limit", "data_dir",
+                     "label_smoothing", "augment")
 
 
 def _initial_state(cfg: TrainConfig, checkpoint_dir: Path, programs: Programs, exe, log, reads: bool = True

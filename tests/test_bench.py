@@ -128,3 +128,16 @@ def test_quick_run_trains_each_network_and_checks_it_against_the_goal(quick_run)
         assert run["seconds"] > 0 and run["img_per_s"] > 0
         assert f"| {model} | {100 * run['test_acc']:.2f}% |" in done.stdout
     assert figures["Test accuracy, cnn"]["peer_value"] == pytest.approx(99.2)
+
+
+def test_quick_run_trains_the_best_model_and_reads_uci_per_class(quick_run):
+    done, raw = quick_run
+    (run,) = raw["runs"]["best"]["seeds"]
+    assert run["model"] == "vgg" and run["passes"] == 1 and 0.1 < run["test_acc"] <= 1
+    uci = raw["runs"]["best"]["uci"][f"this run, seed {run['seed']}"]
+    assert uci["count"] == 1797 and len(uci["per_class"]) == 10 and 0 <= uci["accuracy"] <= 1
+    figures = {f["name"]: f for f in raw["figures"]}
+    figure = figures[f"vgg test accuracy, seed {run['seed']}"]
+    assert figure["ours"] == pytest.approx(100 * run["test_acc"]) and figure["met"] == (run["test_acc"] >= 0.996)
+    assert f"| {run['seed']} | {100 * run['test_acc']:.2f}% |" in done.stdout
+    assert f"| this run, seed {run['seed']} | {100 * uci['accuracy']:.1f}% |" in done.stdout

