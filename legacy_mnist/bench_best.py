@@ -16,14 +16,13 @@ BEST_MODEL = "vgg"
 ACCURACY_GOAL = 0.996
 TIME_GOAL_S = 15 * 60
 UCI_GOAL = 0.90
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped_models"
 
 
 def shipped_models() -> dict[str, str]:
     """name -> export directory of every model shipped with the package."""
-    if not SHIPPED_DIR.is_dir():
-        return {}
-    return {p.name: str(p) for p in sorted(SHIPPED_DIR.iterdir()) if (p / "model.pdmodel").is_file()}
+    from .model_files import SHIPPED_MODELS_DIR, shipped_model_names
+
+    return {name: str(SHIPPED_MODELS_DIR / name) for name in shipped_model_names()}
 
 
 TRAIN_TIMEOUT_S = 3600.0  # one training on a loaded machine; 15 minutes on an idle one
