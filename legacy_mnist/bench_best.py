@@ -50,8 +50,8 @@ def run(cfg, threads: int, work: Path, log: Callable[[str], None], run_job: Call
     figures = [
         _figure(f"{BEST_MODEL} test accuracy, seed {cfg.seed}", "%", first and 100 * first["test_acc"],
                 f">= {100 * ACCURACY_GOAL:.1f} %", first and first["test_acc"] >= ACCURACY_GOAL),
-        _figure(f"{BEST_MODEL} test accuracy over {len(accs)} seeds, lowest", "%", min(accs) if accs else None, "",
-                None),
+        _figure(f"{BEST_MODEL} test accuracy over {len(accs)} seed{'' if len(accs) == 1 else 's'}, lowest", "%",
+                min(accs) if accs else None, "", None),
         _figure(f"{BEST_MODEL} training wall time, seed {cfg.seed}", "s", first and first["seconds"],
                 f"<= {TIME_GOAL_S} s", first and first["seconds"] <= TIME_GOAL_S),
         _figure(f"{BEST_MODEL} UCI 8x8 accuracy, seed {cfg.seed}", "%", uci.get("accuracy") and 100 * uci["accuracy"],
