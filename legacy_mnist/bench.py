@@ -34,8 +34,9 @@ from .paddle_env import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs" / "benchmarks.md"
-SECTIONS = ("train", "t99", "infer", "models", "scaling", "best")
-DEFAULT_SECTIONS = ("train", "t99", "infer")  # "models" (2-3 more minutes), "scaling" and "best" (~50) are asked for by name
+SECTIONS = ("train", "t99", "infer", "models", "scaling", "best", "tutorials")
+# "models" (2-3 more minutes), "scaling", "best" (~50) and "tutorials" (30-40) are asked for by name
+DEFAULT_SECTIONS = ("train", "t99", "infer")
 # The PaddlePaddle book's test accuracy per network (none published for the classic LeNet-5) and our goal.
 BOOK_ACCURACY = {"softmax": 0.9234, "mlp": 0.9766, "cnn": 0.9920, "lenet5": None}
 ACCURACY_GOAL = {"softmax": 0.923, "mlp": 0.977, "cnn": 0.992, "lenet5": 0.988}
@@ -106,6 +107,8 @@ def _brief(result: dict) -> str:
         return f"test accuracy {result['test_acc']:.4f} ({result['wall_s']:.0f} s)"
     if "per_class" in result:
         return f"accuracy {result['accuracy']:.4f} ({result['wall_s']:.0f} s)"
+    if "accuracy" in result:
+        return f"{100 * result['accuracy']:.2f}% test accuracy ({result['wall_s']:.0f} s)"
     for key, unit in (("img_per_s", "img/s"), ("seconds", "s to target"), ("latency_ms", "ms/image"),
                       ("fused_allreduce_ms", "ms for a step's all_reduce")):
         if result.get(key) is not None:
@@ -408,6 +411,11 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
             new, runs["best"] = bench_best.run(cfg, threads, work, log, lambda label, kind, spec, timeout: run_job(
                 Job(label, "bench.ours", kind, spec, timeout), log))
             figures += [Figure(**figure) for figure in new]
+        if "tutorials" in cfg.sections:
+            from .bench_tutorials import bench_tutorials  # its own module (it imports this driver's machinery)
+
+            new, runs["tutorials"] = bench_tutorials(cfg, work, log)
+            figures += new
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]
@@ -433,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", type=float, default=d.target, help=f"test accuracy to reach (default: {d.target})")
     p.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                    help=f"comma-separated subset of {', '.join(SECTIONS)}; models trains each network once with "
-                        f"the default recipe, 2-3 minutes (default: {','.join(DEFAULT_SECTIONS)})")
+                        f"the default recipe, 2-3 minutes; tutorials runs the v2 and 2.x tutorials' own recipes "
+                        f"on the full data, 30-40 minutes (default: {','.join(DEFAULT_SECTIONS)})")
     p.add_argument("--best-seeds", type=int, default=d.best_seeds,
                    help=f"seeds the best section trains the best model with, each ~10 minutes (default: {d.best_seeds})")
     p.add_argument("--quick", action="store_true",
