@@ -9,10 +9,13 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -38,8 +41,13 @@ def _current_umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write `data` to `path` through a temp file in the same directory, fsync, then rename."""
+    """Write `data` to `path` through a temp file in the same directory, fsync, then rename.
+
+    Only a regular file (or nothing) is ever replaced: a device, FIFO or socket at `path` is refused.
+    """
     path = Path(path)
+    if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode) and not path.is_symlink():
+        raise UserError(f"{path}: exists and is not a regular file; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
@@ -159,6 +167,92 @@ def staged_dir(final: str | os.PathLike) -> Iterator[Path]:
         replace_dir(staged, final)
 
 
+# ----------------------------------------------------------------------------------------- output files
+_STREAM_LINKS = ("/proc/", "/dev/fd/")  # /dev/stdout -> /proc/self/fd/1: the caller's own stream
+FIFO_WAIT_S = 30.0  # how long a FIFO output waits for its reader before that is an error
+
+
+def _own_stream_link(path: Path) -> bool:
+    """True when `path` is (or links through) /dev/stdout, /dev/stderr, /dev/fd/N or /proc/.../fd/N."""
+    text = os.fspath(path)
+    for _ in range(40):  # the kernel's own symlink limit
+        if text.startswith(_STREAM_LINKS) or text in ("/dev/stdout", "/dev/stderr"):
+            return True
+        if not os.path.islink(text):
+            return False
+        text = os.path.join(os.path.dirname(text), os.readlink(text))
+    return False
+
+
+def _writable_device(path: Path) -> bool:
+    """The character devices an output may be: /dev/null and terminals (never /dev/mem, /dev/port, ...)."""
+    real = os.path.realpath(path)
+    return real == os.devnull or real.startswith(("/dev/pts/", "/dev/tty", "/dev/console"))
+
+
+def _is_stream_path(path: Path) -> bool:
+    """True when `path` is written in place: a FIFO, /dev/null, a terminal, or the caller's own stream."""
+    if _own_stream_link(path):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or (stat.S_ISCHR(mode) and _writable_device(path))
+
+
+def _refusal(path: Path) -> str | None:
+    """Why an existing output path must not be written or replaced (None: fine)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # a new file (or a link to one to be made); a file among the parents is reported later
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "is a directory, expected a file name"
+    if stat.S_ISBLK(mode):
+        return "is a block device; refusing to write there"
+    if stat.S_ISCHR(mode) and not (_writable_device(path) or _own_stream_link(path)):
+        return "is a device; refusing to write there"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return None
+
+
+def write_output(path: str | os.PathLike, data: bytes, option: str = "output") -> Path:
+    """Write a user-named output file: a regular (or new) file is replaced atomically - through a symlink,
+    its target, so the link stays -, while a FIFO, a character device (/dev/null, a terminal) or the caller's
+    own stream (/dev/stdout, /dev/fd/N) is written in place, never replaced by a regular file."""
+    path = Path(path)
+    problem = _refusal(path)
+    if problem:
+        raise UserError(f"--{option} {path}: {problem}")
+    if not _is_stream_path(path):
+        return atomic_write_bytes(os.path.realpath(path), data)
+    fd = _open_stream(path, option)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def _open_stream(path: Path, option: str) -> int:
+    """Open an existing stream for writing, without creating or truncating it; a FIFO nobody reads is an error
+    after FIFO_WAIT_S, not a hang."""
+    flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    deadline = time.monotonic() + FIFO_WAIT_S
+    while True:
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            return fd
+        except OSError as exc:
+            if exc.errno != errno.ENXIO or time.monotonic() > deadline:  # ENXIO: a FIFO with no reader yet
+                reason = "no process is reading this FIFO" if exc.errno == errno.ENXIO else (exc.strerror or exc)
+                raise UserError(f"--{option} {path}: cannot write there ({reason})") from None
+            time.sleep(0.05)
+
+
 def check_output(path: str | os.PathLike, option: str, *, directory: bool) -> Path:
     """Refuse, before any work, an output path that cannot be written: a one-line UserError naming `option`.
 
@@ -170,8 +264,13 @@ def check_output(path: str | os.PathLike, option: str, *, directory: bool) -> Pa
     path = Path(path)
     if directory and path.exists() and not path.is_dir():
         raise UserError(f"{option} {path}: exists and is not a directory")
-    if not directory and path.is_dir():
-        raise UserError(f"{option} {path}: is a directory, expected a file name")
+    if not directory:
+        problem = _refusal(path)
+        if problem:
+            raise UserError(f"{option} {path}: {problem}")
+        if _is_stream_path(path):
+            return path  # written in place, nothing to probe
+        path = Path(os.path.realpath(path))
     nearest = next((p for p in path.parents if p.exists()), None)
     if nearest is not None and not nearest.is_dir():
         raise UserError(f"{option} {path}: {nearest} is a file, not a directory")

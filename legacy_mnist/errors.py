@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from typing import Callable, Sequence
@@ -55,6 +56,12 @@ def version_line() -> str:
     except importlib.metadata.PackageNotFoundError:
         paddle = "not installed"
     return f"legacy_mnist {__version__} (paddlepaddle {paddle}, Python {platform.python_version()})"
+class Terminated(BaseException):
+    """SIGTERM arrived (SIGINT is KeyboardInterrupt): the run stops with exit 128 + the signal's number."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -88,6 +95,9 @@ def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | N
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated as exc:
+        print(f"error: terminated by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:
         # The reader went away (`... | head -1`): stop quietly. Point stdout at /dev/null so the interpreter's
         # final flush of what is still buffered does not report the broken pipe again (and exit 120).

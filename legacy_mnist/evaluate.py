@@ -20,7 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, atomic_write_text, check_output
+from .atomic import check_output, write_output
+from .input_checks import check_seed
+from .spreadsheet import cell
 from .errors import ArgumentParser, EXIT_OK, run_cli
 from .infer import (BACKENDS, NUM_CLASSES, Model, add_model_arguments, add_verbosity_arguments, load_model,
                     report_model)
@@ -277,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--batch-size must be at least 1")
     if args.uci and args.photos:
         parser.error("--uci and --photos are separate evaluations; give one")
+    check_seed(args.seed, "seed")
     for option in ("output", "plot", "misclassified", "samples"):  # refused now, not after the evaluation
         if getattr(args, option):
             check_output(getattr(args, option), f"--{option}", directory=False)
@@ -304,17 +307,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         result = evaluate(model, images, labels, args.batch_size)
         meta["data"] = f"MNIST test, {len(labels)} images"
-    report = json.dumps(to_json(result, meta), indent=2) + "\n" if args.format == "json" else format_text(result, meta) + "\n"
+    if args.format == "json":  # the model's path is a user's name: inert when the JSON becomes a spreadsheet
+        report = json.dumps(to_json(result, {k: cell(v) if isinstance(v, str) else v for k, v in meta.items()}),
+                            indent=2) + "\n"
+    else:
+        report = format_text(result, meta) + "\n"
     if args.output:
-        atomic_write_text(args.output, report)
+        write_output(args.output, report.encode("utf-8"), "output")
     else:
         sys.stdout.write(report)
     if args.plot:
-        atomic_write_bytes(args.plot, confusion_png(result))
+        write_output(args.plot, confusion_png(result), "plot")
     if args.misclassified:
-        atomic_write_bytes(args.misclassified, misclassified_png(images, labels, result))
+        write_output(args.misclassified, misclassified_png(images, labels, result), "misclassified")
     if args.samples:
-        atomic_write_bytes(args.samples, samples_png(images, labels, result))
+        write_output(args.samples, samples_png(images, labels, result), "samples")
     return EXIT_OK
 
 

@@ -5,24 +5,21 @@ Run:  python -m legacy_mnist.export --model-dir inference_model/cnn --onnx cnn.o
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from .atomic import atomic_write_bytes, check_output, staged_dir
-from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
+from .atomic import check_output, staged_dir, write_output
 from .checksums import CHECKSUM_FILE, checksum_lines
+from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
+from .extras import require
 from .model_files import ModelFiles, find_model_files
 from .model_vetting import vet_onnx_model
-from .extras import require
+from .native_output import native_output_captured
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 
@@ -104,39 +101,6 @@ class OnnxReport:
     same_digit: int  # images where both picked the same digit
 
 
-@contextlib.contextmanager
-def _captured_output(enabled: bool) -> Iterator[list[str]]:
-    """Send the process's stdout/stderr (file descriptors, so C++ prints too) to a temp file.
-
-    paddle2onnx prints progress from C++ and Python; batch scripts want only our line. The captured text
-    is handed back so a failure can quote it.
-    """
-    lines: list[str] = []
-    if not enabled:
-        yield lines
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    python_level = io.StringIO()  # sys.stdout may not be fd 1 (pytest, notebooks): catch both
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
-                yield lines
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
-            lines.extend(python_level.getvalue().splitlines())
-
-
 def _require_onnx_tools():
     # paddle2onnx installs onnxruntime by itself when it is missing: refuse before that can happen.
     require("onnxruntime", "ONNX export")
@@ -158,7 +122,7 @@ def paddle_to_onnx_bytes(files: ModelFiles, opset: int = ONNX_OPSET, verbose: bo
     """Convert a Paddle export (legacy .pdmodel or PIR .json) to an ONNX model, returned as bytes."""
     paddle2onnx = _require_onnx_tools()
     error = None
-    with _captured_output(not verbose) as log:
+    with native_output_captured(not verbose) as log:
         try:
             # save_file=None returns the bytes and skips paddle2onnx's optional optimiser, which would
             # auto-install packages; we write the file ourselves, atomically.
@@ -210,7 +174,7 @@ def convert_to_onnx(
         raise ModelError(
             f"{files.model}: ONNX Runtime differs from Paddle by {diff:.3g} (> {tolerance:g}); not written"
         )
-    path = atomic_write_bytes(onnx_path, data)
+    path = write_output(onnx_path, data, "onnx")
     return OnnxReport(path, opset, len(data), len(batch), diff, same)
 
 

@@ -29,12 +29,15 @@ import numpy as np
 
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
 from .extras import require
-from .input_checks import check_threads, model_input
+from .input_checks import check_threads, is_int, model_input
+from .interrupts import RowGuard
 from .model_files import DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, resolve_model
 from .model_reading import VettedModel, read_vetted
 from .normalize import IMAGE_SHAPE, to_model_input
 from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard, quiet_paddle_logger
+from .image_files import first_line
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
+from .spreadsheet import cell
 
 BACKENDS = ("executor", "predictor", "onnx")
 MKLDNN_CACHE_SHAPES = 8
@@ -201,7 +204,8 @@ class PredictorModel(Model):
         # oneDNN keeps primitives per input shape; a bound keeps memory flat when batch sizes vary.
         config.set_mkldnn_cache_capacity(MKLDNN_CACHE_SHAPES)
         try:
-            self._predictor = inference.create_predictor(config)
+            with quiet_paddle_logger():
+                self._predictor = inference.create_predictor(config)
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
         inputs = list(self._predictor.get_input_names())
@@ -233,7 +237,9 @@ class OnnxModel(Model):
         if threads:
             options.intra_op_num_threads = threads
         try:
-            self._session = onnxruntime.InferenceSession(vetted.program, options, providers=["CPUExecutionProvider"])
+            with quiet_paddle_logger():
+                self._session = onnxruntime.InferenceSession(vetted.program, options,
+                                                             providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
         inputs = [i.name for i in self._session.get_inputs()]
@@ -352,10 +358,13 @@ def iter_image_paths(inputs: Iterable[str | os.PathLike], recursive: bool = Fals
     patterns to (path, error) pairs.
 
     A directory yields only files with an image suffix; a file named explicitly is always tried. Inputs
-    that match nothing come out with an error, so they are reported like a bad file.
+    that match nothing come out with an error, so they are reported like a bad file. A single str or path
+    is one input (not a sequence of characters).
     """
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        inputs = [inputs]
     for raw in inputs:
-        text = os.fspath(raw)
+        text = os.fsdecode(raw)
         path = Path(text)
         if path.is_dir():
             yield from _directory_images(path, text, recursive)
@@ -395,7 +404,12 @@ def iter_predictions(
     """Predict files lazily in input order, at most `batch_size` images in memory at once."""
     if preprocess not in PREPROCESS_MODES:
         raise UserError(f"unknown preprocess mode {preprocess!r}; choose one of {', '.join(PREPROCESS_MODES)}")
-    top_k = max(1, min(int(top_k), NUM_CLASSES))
+    for name, value, low, high in (("top_k", top_k, 1, NUM_CLASSES), ("batch_size", batch_size, 1, 1 << 20),
+                                   ("max_pixels", max_pixels, 1, 1 << 40)):
+        if not is_int(value) or not low <= value <= high:
+            raise UserError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+    if not isinstance(model, Model):
+        raise UserError(f"model must be a loaded Model (legacy_mnist.infer.load_model), got {type(model).__name__}")
     pending: list[Prediction | tuple[str, np.ndarray]] = []
 
     def flush() -> list[Prediction]:
@@ -413,6 +427,8 @@ def iter_predictions(
                 count += 1
             except DataError as exc:
                 error = str(exc)
+            except Exception as exc:  # noqa: BLE001 - one file's surprise is that file's row, not the run's end
+                error = f"{path}: cannot read this image ({type(exc).__name__}: {first_line(exc)})"
         if error is not None:
             pending.append(Prediction(path, error=error))
         if count >= batch_size:
@@ -451,50 +467,60 @@ def csv_header(top_k: int) -> list[str]:
 
 
 def csv_row(result: Prediction, top_k: int) -> list:
-    row: list = [result.path]
+    row: list = [cell(result.path)]
     for i in range(top_k):
         if i < len(result.top_k):
             row += [result.top_k[i][0], f"{result.top_k[i][1]:.6f}"]
         else:
             row += ["", ""]
-    return row + [result.error or ""]
+    return row + [cell(result.error) or ""]
 
 
 def json_record(result: Prediction) -> dict:
     return {
-        "path": result.path,
+        "path": cell(result.path),
         "digit": result.digit,
         "probability": result.probability,
         "top_k": [{"digit": d, "probability": p} for d, p in result.top_k],
-        "error": result.error,
+        "error": cell(result.error),
     }
 
 
-def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None, err=None) -> tuple[int, int]:
-    """Stream results to `out` as they come (errors of text output go to `err`); return (total, failed)."""
+def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None, err=None,
+                  guard: RowGuard | None = None) -> tuple[int, int]:
+    """Stream results to `out` as they come (errors of text output go to `err`); return (total, failed).
+
+    Each row is written and flushed whole; with a `guard`, a SIGINT/SIGTERM stops the run between rows.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
+    guard = guard or RowGuard()
     total = failed = 0
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
-    if writer:
-        writer.writerow(csv_header(top_k))
-    if fmt == "json":
-        out.write("[")
+    with guard.row():
+        if writer:
+            writer.writerow(csv_header(top_k))
+        if fmt == "json":
+            out.write("[")
+        out.flush()
     for result in results:
-        if fmt == "text":
-            if result.ok:
-                print(format_text(result), file=out, flush=True)
+        with guard.row():
+            if fmt == "text":
+                if result.ok:
+                    print(format_text(result), file=out, flush=True)
+                else:
+                    print(f"error: {result.error}", file=err, flush=True)
+            elif writer:
+                writer.writerow(csv_row(result, top_k))
             else:
-                print(f"error: {result.error}", file=err, flush=True)
-        elif writer:
-            writer.writerow(csv_row(result, top_k))
-        else:
-            out.write(("\n  " if total == 0 else ",\n  ") + json.dumps(json_record(result)))
+                out.write(("\n  " if total == 0 else ",\n  ") + json.dumps(json_record(result)))
+            out.flush()
         total += 1
         failed += 0 if result.ok else 1
-    if fmt == "json":
-        out.write("\n]\n" if total else "]\n")
-    out.flush()
+    with guard.row():
+        if fmt == "json":
+            out.write("\n]\n" if total else "]\n")
+        out.flush()
     return total, failed
 
 
@@ -612,6 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="surrogateescape")
     model = load_model(args.model_dir, args.backend, name=args.model, threads=args.threads, verbose=paddle_logs)
+    guard = RowGuard().install()  # after Paddle's import, whose own SIGTERM handler prints a C++ stack
     report_model(model, args.quiet)
     with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
         inputs = list(args.inputs)
@@ -624,7 +651,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    args.recursive)
         if stdin_file is not None:
             results = (_named_stdin(result, stdin_file) for result in results)
-        total, failed = write_results(results, args.format, args.top_k)
+        total, failed = write_results(results, args.format, args.top_k, guard=guard)
     if failed and args.format == "text":
         print(f"{failed} of {total} inputs failed", file=sys.stderr)
     return EXIT_FAILURE if failed else EXIT_OK

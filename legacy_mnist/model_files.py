@@ -197,12 +197,6 @@ def default_model_dir(name: str | None = None) -> Path:
     return resolve_model(None, name).path
 
 
-# ------------------------------------------------------------------------------------------ checksums
-# `export_inference_model` records the SHA-256 of the model files in SHA256SUMS; `legacy_mnist.checksums`
-# reads it in every form `sha256sum -c` accepts and `legacy_mnist.model_reading` checks it first of all.
-from .checksums import CHECKSUM_FILE, checksum_lines  # noqa: E402,F401 - their old home
-
-
 # ------------------------------------------------------------------------------------ parameter files
 # Paddle's combined parameter file (.pdiparams) is a sequence of tensors, in the order of the program's
 # persistable variables sorted by name, each: uint32 version, uint64 LoD levels (+ each level's bytes),

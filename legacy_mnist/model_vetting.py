@@ -26,6 +26,10 @@ class Op(NamedTuple):
     legacy: str  # op type in a legacy-IR ProgramDesc (.pdmodel, Paddle 1.8's __model__); "" if none
     pir: tuple[str, ...] = ()  # its names in a PIR program (.json), pd_op dialect
     onnx: tuple[str, ...] = ()  # ONNX op types paddle2onnx turns it into
+    # Legacy slots, "in:out": each named slot holds exactly one variable; `?` marks one that may be absent
+    # or empty, `*` one that may hold any number. A kernel missing a slot it needs crashes the process
+    # (batch_norm without Scale does), so a program's slots must be these.
+    slots: str = "X:Out"
 
 
 # THE allow-list: every op an exported MNIST classifier is made of - ours, and what Paddle 1.8.5 and 2.6.2
@@ -35,33 +39,37 @@ class Op(NamedTuple):
 ALLOWED_OPS = (
     Op("feed", ("data",)),
     Op("fetch", ("fetch",)),
-    Op("conv2d", ("conv2d",), ("Conv",)),
-    Op("depthwise_conv2d", ("depthwise_conv2d",), ("Conv",)),
+    Op("conv2d", ("conv2d",), ("Conv",), "Input Filter Bias? ResidualData?:Output"),  # 1.8 lists empty Bias...
+    Op("depthwise_conv2d", ("depthwise_conv2d",), ("Conv",), "Input Filter Bias? ResidualData?:Output"),
     Op("pool2d", ("pool2d",), ("MaxPool", "AveragePool", "GlobalMaxPool", "GlobalAveragePool")),
-    Op("batch_norm", ("batch_norm", "batch_norm_"), ("BatchNormalization",)),
-    Op("dropout", ("dropout",), ("Dropout",)),  # an identity (or a scale) in inference mode
-    Op("mul", (), ("MatMul", "Gemm")),  # fluid's fc
-    Op("matmul", ("matmul",), ("MatMul", "Gemm")),
-    Op("matmul_v2", ("matmul",), ("MatMul", "Gemm")),
-    Op("elementwise_add", ("add",), ("Add",)),
-    Op("scale", ("scale",), ("Mul", "Add")),  # 2.x exports end in scale(1.0); fluid's dropout scales
+    Op("batch_norm", ("batch_norm", "batch_norm_"), ("BatchNormalization",),
+       "X Scale Bias Mean Variance MomentumTensor?:Y MeanOut VarianceOut SavedMean SavedVariance ReserveSpace?"),
+    Op("dropout", ("dropout",), ("Dropout",), "X Seed?:Out Mask?"),  # an identity (or a scale) when inferring
+    Op("mul", (), ("MatMul", "Gemm"), "X Y:Out"),  # fluid's fc
+    Op("matmul", ("matmul",), ("MatMul", "Gemm"), "X Y:Out"),
+    Op("matmul_v2", ("matmul",), ("MatMul", "Gemm"), "X Y:Out"),
+    Op("elementwise_add", ("add",), ("Add",), "X Y:Out"),
+    Op("scale", ("scale",), ("Mul", "Add"), "X ScaleTensor? BiasTensor?:Out"),  # 2.x exports end in scale(1.0)
     Op("relu", ("relu",), ("Relu",)),
     Op("tanh", ("tanh",), ("Tanh",)),
     Op("sigmoid", ("sigmoid",), ("Sigmoid",)),
     Op("softmax", ("softmax",), ("Softmax",)),
-    Op("reshape2", ("reshape",), ("Reshape",)),
-    Op("reshape", ("reshape",), ("Reshape",)),
-    Op("flatten2", ("flatten",), ("Flatten", "Reshape")),
-    Op("flatten_contiguous_range", ("flatten",), ("Flatten", "Reshape")),
+    Op("reshape2", ("reshape",), ("Reshape",), "X Shape? ShapeTensor*:Out XShape?"),
+    Op("reshape", ("reshape",), ("Reshape",), "X Shape? ShapeTensor*:Out"),
+    Op("flatten2", ("flatten",), ("Flatten", "Reshape"), "X:Out XShape?"),
+    Op("flatten_contiguous_range", ("flatten",), ("Flatten", "Reshape"), "X:Out XShape?"),
     # x.shape[0] in a 2.x network's forward (the AI Studio course's reshape) exports as these three:
-    Op("shape", ("shape", "shape64"), ("Shape",)),
-    Op("slice", ("slice",), ("Slice", "Gather")),
-    Op("fill_constant", ("full", "full_int_array"), ("Constant", "ConstantOfShape")),
+    Op("shape", ("shape", "shape64"), ("Shape",), "Input:Out"),
+    Op("slice", ("slice",), ("Slice", "Gather"),
+       "Input StartsTensor? EndsTensor? StartsTensorList* EndsTensorList*:Out"),
+    Op("fill_constant", ("full", "full_int_array"), ("Constant", "ConstantOfShape"),
+       "ValueTensor? ShapeTensor? ShapeTensorList*:Out"),
     # PIR keeps parameters and constant shapes as ops of their own; converters add constants and casts.
     Op("", ("parameter", "shadow_output", "full_int_array", "assign"),
        ("Constant", "Identity", "Cast", "Unsqueeze", "Squeeze", "Concat")),
 )
 LEGACY_OPS = frozenset(op.legacy for op in ALLOWED_OPS if op.legacy)
+_SLOTS = {op.legacy: tuple(side.split() for side in op.slots.split(":")) for op in ALLOWED_OPS if op.legacy}
 PIR_OPS = frozenset(name for op in ALLOWED_OPS for name in op.pir)
 ONNX_OPS = frozenset(name for op in ALLOWED_OPS for name in op.onnx)
 
@@ -76,6 +84,18 @@ ATTR_BOUNDS = {
     "paddings": (0, 1 << 16), "x_num_col_dims": (1, 8), "y_num_col_dims": (1, 8),
     "shape": (-1, _DIM_LIMIT - 1), "axis": (-8, 8), "axes": (-8, 8), "start_axis": (-8, 8), "stop_axis": (-8, 8),
     "col": (0, 64),
+}
+# ...and the attribute types those (and a few others) must have: Paddle reads an attribute by the type its
+# kernel expects. (AttrType: 0 INT, 1 FLOAT, 2 STRING, 3 INTS, 5 STRINGS, 6 BOOLEAN, 11 LONGS.)
+ATTR_TYPES = {
+    "strides": {3}, "dilations": {3}, "groups": {0}, "ksize": {3}, "paddings": {3}, "x_num_col_dims": {0},
+    "y_num_col_dims": {0}, "shape": {3, 11}, "axis": {0}, "axes": {3}, "start_axis": {0}, "stop_axis": {0},
+    "col": {0}, "epsilon": {1}, "momentum": {1}, "scale": {1}, "bias": {1}, "dropout_prob": {1},
+    "data_format": {2}, "data_layout": {2}, "padding_algorithm": {2}, "pooling_type": {2}, "is_test": {6},
+    "global_pooling": {6}, "adaptive": {6}, "ceil_mode": {6}, "exclusive": {6}, "trans_x": {6}, "trans_y": {6},
+    "transpose_X": {6}, "transpose_Y": {6}, "starts": {3}, "ends": {3}, "decrease_axis": {3}, "infer_flags": {3},
+    "dtype": {0}, "value": {1}, "op_callstack": {5}, "op_role_var": {5}, "op_namescope": {2}, "op_device": {2},
+    "op_role": {0}, "use_global_stats": {6}, "trainable_statistics": {6}, "bias_after_scale": {6},
 }
 _ATTR_STRINGS = {  # string attributes that select a kernel path: the values that exist
     "data_format": {"NCHW", "NHWC", "AnyLayout"}, "data_layout": {"NCHW", "NHWC", "AnyLayout"},
@@ -150,9 +170,7 @@ def _var_type(data: bytes) -> tuple[int, int | None, tuple[int, ...]]:
                     dtype, dims = tensor_desc(inner_value)
                 elif inner != 2:
                     raise wire.WireError(f"dense tensor field {inner}")
-        elif number in (2, 4, 5, 7, 8, 9, 10, 11, 12) and kind == wire.LENGTH:
-            pass  # other kinds' descriptions: the kind itself is checked below
-        else:
+        else:  # selected rows, tensor arrays, readers, tuples ...: no digit classifier has those
             raise wire.WireError(f"variable type field {number}")
     if kind_of is None:
         raise wire.WireError("a variable without a type")
@@ -168,8 +186,12 @@ def _var_desc(data: bytes) -> tuple[str, int, int | None, tuple[int, ...], bool]
             var_type = _var_type(value)
         elif number == 3 and kind == wire.VARINT:
             persistable = bool(value)
-        elif number in (4, 5, 6) and kind == wire.VARINT or number == 7 and kind == wire.LENGTH:
-            pass  # need_check_feed, is_parameter, stop_gradient, attrs
+        elif number in (4, 5, 6) and kind == wire.VARINT:
+            pass  # need_check_feed, is_parameter, stop_gradient
+        elif number == 7 and kind == wire.LENGTH:  # VarDesc.Attr {required name = 1, required type = 2, ...}
+            seen = {inner for inner, _, _ in wire.fields(value)}
+            if not {1, 2} <= seen or not seen <= {1, 2, 3, 4, 5}:
+                raise wire.WireError("a variable attribute without a name or type")
         else:
             raise wire.WireError(f"variable field {number}")
     if name is None or var_type is None:
@@ -255,6 +277,9 @@ def _check_attrs(where: str, index: int, op_type: str, attrs: list) -> None:
                                  f"{_SUB_BLOCK_ATTRS[attr_type]} (control flow has no place in a digit classifier)")
         if attr_type > 17:
             raise _refuse(where, f"op {index} ({op_type}) has attribute {name!r} of unknown type {attr_type}")
+        if name in ATTR_TYPES and attr_type not in ATTR_TYPES[name]:
+            raise _refuse(where, f"op {index} ({op_type}) has attribute {name!r} of type {attr_type}, expected "
+                                 f"{' or '.join(map(str, sorted(ATTR_TYPES[name])))}")
         numbers = [v for v in values if not isinstance(v, str)]
         if any(isinstance(v, float) and not math.isfinite(v) for v in numbers):
             raise _refuse(where, f"op {index} ({op_type}) has a non-finite value in attribute {name!r}")
@@ -268,12 +293,46 @@ def _check_attrs(where: str, index: int, op_type: str, attrs: list) -> None:
                                  f"{', '.join(sorted(allowed))})")
 
 
+def _check_slots(where: str, index: int, op_type: str, slots: dict, expected: list[str], side: str) -> None:
+    """The op's input or output slots are exactly the ones its kernel reads (see Op.slots)."""
+    known = {name.rstrip("?*"): name[-1] if name[-1] in "?*" else "" for name in expected}
+    for slot, args in slots.items():
+        if slot not in known:
+            raise _refuse(where, f"op {index} ({op_type}) has an {side} slot {slot!r} that it does not have")
+        if known[slot] != "*" and len(args) > 1:
+            raise _refuse(where, f"op {index} ({op_type}) has {len(args)} variables in its {side} {slot!r}")
+    for slot, mark in known.items():
+        if not mark and len(slots.get(slot, [])) != 1:
+            raise _refuse(where, f"op {index} ({op_type}) lacks its {side} {slot!r} (damaged program?)")
+
+
 def _slot_names(where: str, index: int, op_type: str, slots: dict, declared: dict) -> None:
     for slot, args in slots.items():
         for arg in args:
             if arg not in declared:
                 raise _refuse(where, f"op {index} ({op_type}) uses variable {arg!r} ({slot}) that the program "
                                      "does not declare (damaged program?)")
+
+
+def _check_version_message(number: int, data: bytes) -> None:
+    """Program fields 3 (1.8's op_compatible_map), 4 (version), 5 (op_version_map): Paddle's C++ parser fails
+    (and prints to stderr) on a missing required field, so they are checked as strictly as it would."""
+    if number == 4:  # Version {optional int64 version = 1}
+        if any(entry != 1 or kind != wire.VARINT for entry, kind, _ in wire.fields(data)):
+            raise wire.WireError("a damaged program version")
+        return
+    for entry, kind, pair in wire.fields(data):  # {repeated pair = 1; (1.8: optional string default = 2)}
+        if number == 3 and entry == 2 and kind == wire.LENGTH:
+            continue
+        if entry != 1 or kind != wire.LENGTH:
+            raise wire.WireError("a damaged op version map")
+        parts = {inner: (inner_kind, value) for inner, inner_kind, value in wire.fields(pair)}
+        if set(parts) != {1, 2} or parts[1][0] != wire.LENGTH or parts[2][0] != wire.LENGTH:
+            raise wire.WireError("an op version entry without an op name or version")
+        info = {inner: (inner_kind, value) for inner, inner_kind, value in wire.fields(parts[2][1])}
+        required = {1: wire.VARINT} if number == 5 else {1: wire.LENGTH, 2: wire.VARINT}  # OpVersion / CompatibleInfo
+        if {k: v[0] for k, v in info.items()} != required or (number == 3 and info[2][1] > 4):
+            raise wire.WireError("a damaged op version entry")
 
 
 def vet_legacy_program(data: bytes, where: str) -> ProgramInfo:
@@ -286,7 +345,7 @@ def vet_legacy_program(data: bytes, where: str) -> ProgramInfo:
             if number == 1 and kind == wire.LENGTH:
                 blocks.append(value)
             elif number in (3, 4, 5) and kind == wire.LENGTH:
-                pass  # 1.8's op_compatible_map; version; op_version_map
+                _check_version_message(number, value)
             else:
                 raise wire.WireError(f"program field {number}")
         if len(blocks) != 1:
@@ -341,6 +400,8 @@ def _legacy_info(where: str, variables: dict, ops: list) -> ProgramInfo:
             parameters.append(Tensor(name, _DTYPES[dtype], dims))
     feeds, fetches = {}, {}
     for index, (op_type, inputs, outputs, attrs) in enumerate(ops):
+        _check_slots(where, index, op_type, inputs, _SLOTS[op_type][0], "input")
+        _check_slots(where, index, op_type, outputs, _SLOTS[op_type][1], "output")
         _slot_names(where, index, op_type, inputs, variables)
         _slot_names(where, index, op_type, outputs, variables)
         _check_attrs(where, index, op_type, attrs)
@@ -540,25 +601,30 @@ def vet_program(data: bytes, fmt: str, where: str) -> ProgramInfo:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Vet each program file named; one line each; exit 2 if any is refused."""
     from pathlib import Path
 
-    from .errors import ArgumentParser, run_cli
+    from .errors import ArgumentParser, EXIT_USAGE
+    from .untrusted import read_regular
 
-    def run(args_list):
-        parser = ArgumentParser(prog="python -m legacy_mnist.model_vetting",
-                                description="Vet a program file (.pdmodel, __model__, .json, .onnx) against the op allow-list.")
-        parser.add_argument("program", nargs="+", help="program files to vet")
-        args = parser.parse_args(args_list)
-        for name in args.program:
-            path = Path(name)
-            fmt = {".json": "pir", ".onnx": "onnx"}.get(path.suffix.lower(), "legacy")
-            info = vet_program(path.read_bytes(), fmt, str(path))
-            batch = f"fixed batch {info.fixed_batch}" if info.fixed_batch else "any batch size"
-            print(f"{path}: ok ({len(info.op_types)} ops of {len(set(info.op_types))} allowed types, "
-                  f"inputs {[t.name for t in info.feeds]}, {batch})")
-        return 0
-
-    return run_cli(run, argv)
+    parser = ArgumentParser(prog="python -m legacy_mnist.model_vetting",
+                            description="Vet program files (.pdmodel, __model__, .json, .onnx) against the op allow-list.")
+    parser.add_argument("program", nargs="+", help="program files to vet")
+    args = parser.parse_args(argv)
+    refused = 0
+    for name in args.program:
+        path = Path(name)
+        fmt = {".json": "pir", ".onnx": "onnx"}.get(path.suffix.lower(), "legacy")
+        try:
+            info = vet_program(read_regular(path, MAX_PROGRAM_BYTES, ModelError, "program"), fmt, str(path))
+        except ModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            refused += 1
+            continue
+        batch = f"fixed batch {info.fixed_batch}" if info.fixed_batch else "any batch size"
+        print(f"{path}: ok ({len(info.op_types)} ops of {len(set(info.op_types))} allowed types, "
+              f"inputs {[t.name for t in info.feeds]}, {batch})")
+    return EXIT_USAGE if refused else 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import logging
 import os
 import warnings
 
+from .native_output import native_output_captured
+
 IR_CHOICES = ("legacy", "pir")
 
 
@@ -82,11 +84,14 @@ def quiet_warnings():
 
 @contextlib.contextmanager
 def quiet_paddle_logger():
-    """Silence Paddle's Python logging inside the block (it warns on stderr when loading from memory)."""
+    """Keep a model load's chatter off stdout/stderr unless verbose: Paddle's Python logging (it warns when
+    loading from memory) and what its C++ prints (libprotobuf's parse errors on a damaged program)."""
     previous = logging.root.manager.disable
-    if not _verbose_requested():
+    quiet = not _verbose_requested()
+    if quiet:
         logging.disable(logging.WARNING)
     try:
-        yield
+        with native_output_captured(quiet):
+            yield
     finally:
         logging.disable(previous)

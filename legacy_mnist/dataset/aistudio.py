@@ -9,7 +9,6 @@ IDX file, so `train_val_split(..., 10000)` gives back the course's split) and te
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .idx import GZIP_MAGIC, ROWS, COLS, floats_to_pixels
+from ..untrusted import open_regular
+from .aistudio_stream import read_layout
+from .idx import COLS, GZIP_MAGIC, ROWS, floats_to_pixels
 
 AISTUDIO_FILE = "mnist.json.gz"
 PART_NAMES = ("train", "val", "eval")
@@ -29,35 +30,26 @@ class AiStudioData:
     scale: int | None  # 255 or 256: pixels were x/scale; None: neither fitted exactly (rounded x*255)
 
 
-class _SharedFloats(dict):
-    """json's parse_float hook: one float object per distinct spelling (~256 of them in MNIST), so 55M
-    pixels cost a list slot each instead of a 24-byte float each."""
-
-    def __missing__(self, text: str) -> float:
-        value = self[text] = float(text)
-        return value
+_CHUNK = 1 << 20
 
 
-def _read_json(path: Path):
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected {AISTUDIO_FILE}") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if data.startswith(GZIP_MAGIC):
+def _chunks(path: Path):
+    """The file's decompressed bytes in chunks (gunzipped when it starts like gzip), read while parsing."""
+    with open_regular(path, DataError) as handle:
+        head = handle.read(2)
+        handle.seek(0)
+        if head != GZIP_MAGIC:
+            if path.name.endswith(".gz"):
+                raise DataError(f"{path}: not a gzip file (the .gz name says it should be)")
+            yield from iter(lambda: handle.read(_CHUNK), b"")
+            return
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=handle) as stream:
+                yield from iter(lambda: stream.read(_CHUNK), b"")
         except EOFError:
             raise DataError(f"{path}: truncated gzip data (the file was cut short)") from None
         except (OSError, zlib.error) as exc:
             raise DataError(f"{path}: corrupt gzip data ({exc})") from None
-    elif path.name.endswith(".gz"):
-        raise DataError(f"{path}: not a gzip file (the .gz name says it should be)")
-    try:
-        return json.loads(data, parse_float=_SharedFloats().__getitem__)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise DataError(f"{path}: not valid JSON ({str(exc).splitlines()[0]})") from None
 
 
 def _labels(values, where: str) -> np.ndarray:
@@ -77,26 +69,13 @@ def _labels(values, where: str) -> np.ndarray:
 def load_aistudio(path: str | Path) -> AiStudioData:
     """Parse and validate an AI Studio MNIST file; DataError naming the file when anything is off."""
     path = Path(path)
-    data = _read_json(path)
-    if not (isinstance(data, list) and len(data) == 3 and all(isinstance(p, list) and len(p) == 2 for p in data)):
-        raise DataError(f"{path}: expected [[train_imgs, train_labels], [val_imgs, val_labels], "
-                        f"[eval_imgs, eval_labels]]")
-    all_images, labels = [], []
-    for name, (images, part_labels) in zip(PART_NAMES, data):
+    floats, counts, part_labels = read_layout(_chunks(path), str(path), PART_NAMES)
+    labels = []
+    for name, count, values in zip(PART_NAMES, counts, part_labels):
         where = f"{path} ({name} part)"
-        if not isinstance(images, list) or not isinstance(part_labels, list):
-            raise DataError(f"{where}: images and labels must be lists")
-        if len(images) != len(part_labels):
-            raise DataError(f"{where}: {len(images)} images but {len(part_labels)} labels")
-        labels.append(_labels(part_labels, where))
-        all_images.extend(images)  # one array for all parts: one pass, one scale decision
-    try:
-        floats = np.asarray(all_images, dtype=np.float32)
-    except (ValueError, TypeError):
-        raise DataError(f"{path}: every image must be a list of {ROWS * COLS} numbers") from None
-    if floats.ndim < 2 or floats[0].size != ROWS * COLS or floats.shape[0] != len(all_images):
-        raise DataError(f"{path}: every image must be a list of {ROWS * COLS} numbers "
-                        f"(found shape {list(floats.shape[1:])})")
+        if count != len(values):
+            raise DataError(f"{where}: {count} images but {len(values)} labels")
+        labels.append(_labels(values, where))
     pixels, scale = floats_to_pixels(floats.reshape(len(floats), ROWS * COLS), str(path))
     pixels = pixels.reshape(-1, ROWS, COLS)
     n_train = len(labels[0]) + len(labels[1])

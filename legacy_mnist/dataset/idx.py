@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..untrusted import open_regular
 
 IMAGE_MAGIC = 0x00000803  # ubyte, 3 dimensions: count, rows, cols
 LABEL_MAGIC = 0x00000801  # ubyte, 1 dimension: count
@@ -38,29 +40,79 @@ def md5_hex(data: bytes) -> str:
 
 
 def decompress(data: bytes, name: str) -> bytes:
-    """gunzip `data` (the contents of file `name`), or raise DataError saying why it is unusable."""
+    """gunzip the IDX file `data` (the contents of file `name`), never past what its header says, or raise
+    DataError saying why it is unusable."""
     if not data.startswith(GZIP_MAGIC):
         raise DataError(f"{name}: not a gzip file (the .gz name says it should be)")
+    return _gunzip_bounded(io.BytesIO(data), name)
+
+
+def _gunzip_bounded(handle, name: str) -> bytes:
     try:
-        return gzip.decompress(data)
+        with gzip.GzipFile(fileobj=handle) as stream:
+            return _read_bounded(stream, name)
     except EOFError:
         raise DataError(f"{name}: truncated gzip data (the file was cut short)") from None
     except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         raise DataError(f"{name}: corrupt gzip data ({exc})") from None
 
 
+# MNIST has 70,000 images; a file that says it holds more is not MNIST (and would cost its size in memory).
+MAX_IMAGES = 70_000
+_HEADER_BYTES = {IMAGE_MAGIC: 16, LABEL_MAGIC: 8}
+_READ_CHUNK = 1 << 20
+
+
+def _expected_size(head: bytes, name: str) -> int | None:
+    """Total bytes the IDX header says the file holds (None for a foreign magic: parse_* names it)."""
+    magic = struct.unpack_from(">I", head)[0]
+    if magic not in _HEADER_BYTES or len(head) < _HEADER_BYTES[magic]:
+        return None
+    count = struct.unpack_from(">I", head, 4)[0]
+    if count > MAX_IMAGES:
+        what = "images" if magic == IMAGE_MAGIC else "labels"
+        raise DataError(f"{name}: the header says {count:,} {what}; MNIST has {MAX_IMAGES:,} (not an MNIST file)")
+    if magic == LABEL_MAGIC:
+        return 8 + count
+    rows, cols = struct.unpack_from(">II", head, 8)
+    if (rows, cols) != (ROWS, COLS):
+        return None  # parse_images reports the dimensions; nothing more needs reading
+    return 16 + count * ROWS * COLS
+
+
+def _read_bounded(stream, name: str) -> bytes:
+    """Read an IDX stream (raw or gunzipping) no further than its header allows: a file that goes on past
+    that, or a gzip bomb, costs at most what MNIST itself would."""
+    head = stream.read(16)
+    if len(head) < 8:
+        return head
+    expected = _expected_size(head, name)
+    if expected is None:
+        return head
+    parts, have = [head], len(head)
+    while have <= expected:
+        chunk = stream.read(min(_READ_CHUNK, expected + 1 - have))
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    return b"".join(parts)  # one byte past `expected` when there is more: parse_* names what is wrong
+
+
 def read_file_bytes(path: str | Path) -> bytes:
-    """The uncompressed IDX bytes of `path` (gunzipped when the name ends in .gz)."""
+    """The uncompressed IDX bytes of `path` (gunzipped when the name ends in .gz), read while streaming and
+    never past what the header says: regular files only (a FIFO or /dev/zero is refused, not read forever)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected an IDX file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decompress(data, str(path)) if path.name.endswith(".gz") else data
+    with open_regular(path, DataError) as handle:
+        if not path.name.endswith(".gz"):
+            try:
+                return _read_bounded(handle, str(path))
+            except OSError as exc:
+                raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if handle.read(2) != GZIP_MAGIC:
+            raise DataError(f"{path}: not a gzip file (the .gz name says it should be)")
+        handle.seek(0)
+        return _gunzip_bounded(handle, str(path))
 
 
 def _header(data: bytes, name: str, magic: int, ndim: int) -> tuple[int, ...]:
@@ -76,6 +128,12 @@ def _header(data: bytes, name: str, magic: int, ndim: int) -> tuple[int, ...]:
     return struct.unpack_from(f">{ndim}I", data, 4)
 
 
+def _length_problem(have: int, expected: int, holds: str) -> str:
+    if have < expected:
+        return f"truncated: {have} bytes, the header ({holds}) needs {expected}"
+    return f"has trailing bytes: it goes on past the {expected} bytes the header ({holds}) needs"  # read no further
+
+
 def parse_images(data: bytes, name: str) -> np.ndarray:
     """IDX image bytes -> read-only uint8 [N, 28, 28] (a view of `data`, no copy)."""
     count, rows, cols = _header(data, name, IMAGE_MAGIC, 3)
@@ -83,8 +141,7 @@ def parse_images(data: bytes, name: str) -> np.ndarray:
         raise DataError(f"{name}: images are {rows}x{cols}, MNIST images are {ROWS}x{COLS}")
     expected = 16 + count * rows * cols
     if len(data) != expected:
-        state = "truncated" if len(data) < expected else "has trailing bytes"
-        raise DataError(f"{name}: {state}: {len(data)} bytes, the header ({count} images) needs {expected}")
+        raise DataError(f"{name}: {_length_problem(len(data), expected, f'{count} images')}")
     return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols)
 
 
@@ -93,8 +150,7 @@ def parse_labels(data: bytes, name: str) -> np.ndarray:
     (count,) = _header(data, name, LABEL_MAGIC, 1)
     expected = 8 + count
     if len(data) != expected:
-        state = "truncated" if len(data) < expected else "has trailing bytes"
-        raise DataError(f"{name}: {state}: {len(data)} bytes, the header ({count} labels) needs {expected}")
+        raise DataError(f"{name}: {_length_problem(len(data), expected, f'{count} labels')}")
     labels = np.frombuffer(data, dtype=np.uint8, offset=8)
     if count and int(labels.max()) >= NUM_CLASSES:
         raise DataError(f"{name}: label {int(labels.max())} is not a digit 0..9")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import io as _io
 import os
+from pathlib import Path
 
 from ...atomic import atomic_write_bytes
-from ...checkpoint import check_pickles
+from ...checkpoint import verified_bytes
 from ...errors import ModelError
 from .._compat import legacy_paddle, warn_once
 
@@ -41,7 +42,9 @@ def load_dygraph(model_path):
     params_path, opt_path = model_path + ".pdparams", model_path + ".pdopt"
     if not os.path.exists(params_path) and not os.path.exists(opt_path):
         raise ModelError(f"load_dygraph: neither {params_path} nor {opt_path} exists")
-    check_pickles(params_path, opt_path)  # paddle.load would unpickle anything, running a crafted file's code
-    params = paddle.load(params_path) if os.path.exists(params_path) else None
-    opt = paddle.load(opt_path) if os.path.exists(opt_path) else None
+    # paddle.load would unpickle anything, running a crafted file's code: each file is read once, checked with
+    # the numpy-only unpickler, and those same bytes (never the path, which could be swapped) go to paddle.load.
+    params_bytes, opt_bytes = verified_bytes(Path(params_path)), verified_bytes(Path(opt_path))
+    params = paddle.load(_io.BytesIO(params_bytes)) if params_bytes is not None else None
+    opt = paddle.load(_io.BytesIO(opt_bytes)) if opt_bytes is not None else None
     return params, opt

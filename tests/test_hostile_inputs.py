@@ -1,0 +1,446 @@
+"""Hostile inputs: images, output paths, signals, checkpoints, data files and the Python API, as an attacker
+(or an unlucky batch script) would try them. Each case is one of issue 17's; docs/reliability.md lists them.
+
+Run:  python -m pytest -q tests/test_hostile_inputs.py
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
+from PIL import Image
+from test_reliability import ENV, REPO, command, measured, one_error, peak_rss_mib, run_all
+
+from legacy_mnist import image_files
+from legacy_mnist.config import TrainConfig, validate
+from legacy_mnist.dataset import load_split
+from legacy_mnist.dataset.idx import encode_labels
+from legacy_mnist.errors import DataError, ModelError, UserError
+from legacy_mnist.infer import load_model, predict_files
+from legacy_mnist.normalize import to_model_input
+from legacy_mnist.preprocess import preprocess_file
+
+
+def csv_rows(stdout: str) -> dict[str, list[str]]:
+    rows = list(csv.reader(io.StringIO(stdout)))
+    assert rows[0][:2] == ["path", "digit"], rows[:1]
+    return {row[0]: row for row in rows[1:]}
+
+
+@pytest.fixture(scope="module")
+def good_pngs(tiny_exports, tmp_path_factory):  # noqa: F811
+    directory = tmp_path_factory.mktemp("good")
+    for index in range(3):
+        Image.fromarray(np.asarray(tiny_exports.images[index])).save(directory / f"good{index}.png")
+    return directory
+
+
+# ----------------------------------------------------------------------------------------------- images
+def _tiff_with_a_bad_second_page(pixels: np.ndarray) -> bytes:
+    """A good TIFF whose 'next page' pointer leads into its pixel data (Pillow: TypeError on the page count)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, np.uint8)).convert("RGB").save(buffer, "TIFF", compression="tiff_deflate")
+    data = bytearray(buffer.getvalue())
+    (offset,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, offset)
+    struct.pack_into("<I", data, offset + 2 + 12 * count, 8)
+    return bytes(data)
+
+
+def _blp_and_dds() -> tuple[bytes, bytes]:
+    """A BLP with an unknown compression and a DDS with unknown pixel-format flags (Pillow raises
+    NotImplementedError for both, which no except clause caught)."""
+    blp, dds = io.BytesIO(), io.BytesIO()
+    Image.new("P", (16, 16)).save(blp, "BLP")
+    Image.new("RGB", (16, 16)).save(dds, "DDS")
+    blp, dds = bytearray(blp.getvalue()), bytearray(dds.getvalue())
+    struct.pack_into("<I", blp, 4, 7)
+    struct.pack_into("<I", dds, 80, 0x12)
+    return bytes(blp), bytes(dds)
+
+
+def test_postscript_and_odd_formats_named_png_are_that_files_row(tiny_exports, good_pngs, tmp_path):  # noqa: F811
+    made = tmp_path / "made_by_postscript"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for good in good_pngs.iterdir():
+        (inbox / good.name).write_bytes(good.read_bytes())
+    (inbox / "writes.png").write_bytes(  # Ghostscript would run this: create a file, then draw a box
+        f"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n({made}) (w) file closefile\n"
+        "0 0 moveto 28 28 lineto stroke showpage\n".encode())
+    (inbox / "hangs.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n{ } loop\n")
+    (inbox / "page2.png").write_bytes(_tiff_with_a_bad_second_page(tiny_exports.images[0]))
+    blp, dds = _blp_and_dds()
+    (inbox / "texture.png").write_bytes(blp)
+    (inbox / "surface.png").write_bytes(dds)
+    started = time.perf_counter()
+    done = subprocess.run(command("infer", "--model-dir", tiny_exports.legacy, "--format", "csv", inbox),
+                          capture_output=True, text=True, env=ENV, timeout=120, cwd=REPO)
+    assert time.perf_counter() - started < 60 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stderr
+    rows = {Path(k).name: v for k, v in csv_rows(done.stdout).items()}
+    for name in ("good0.png", "good1.png", "good2.png", "page2.png"):  # the TIFF's first page is a fine image
+        assert rows[name][1] != "" and rows[name][-1] == "", rows[name]
+    for name in ("writes.png", "hangs.png"):
+        assert "PostScript (reading it runs Ghostscript)" in rows[name][-1], rows[name]
+    assert "a BLP file, not a PNG" in rows["texture.png"][-1] and "a DDS file" in rows["surface.png"][-1]
+    assert not made.exists() and "%%" not in done.stdout
+
+
+def test_every_decoder_error_is_a_data_error(tmp_path):
+    """Whatever a plugin raises on damaged data (TypeError, NotImplementedError, struct.error ...)."""
+    cases = {"page2.tif": _tiff_with_a_bad_second_page(np.full((48, 64), 200, np.uint8)), "fifo.png": None,
+             "dir.png": None}
+    for name, data in cases.items():
+        if data is not None:
+            (tmp_path / name).write_bytes(data)
+    os.mkfifo(tmp_path / "fifo.png")  # opened without blocking, refused
+    (tmp_path / "dir.png").mkdir()
+    assert preprocess_file(tmp_path / "page2.tif", "book").shape == (28, 28)
+    with pytest.raises(DataError, match="fifo.png: is a FIFO"):
+        preprocess_file(tmp_path / "fifo.png")
+    with pytest.raises(DataError, match="dir.png: is a directory"):
+        preprocess_file(tmp_path / "dir.png")
+
+
+def test_a_small_file_of_a_huge_image_decodes_in_bounded_memory(tiny_exports, tmp_path):  # noqa: F811
+    """The issue's 8 KB PNG of 7999x7999 (just under --max-pixels): 1.16 GB peak for one file before."""
+    page = Image.new("1", (7999, 7999), 1)
+    page.paste(Image.new("1", (2000, 3000), 0), (3000, 2500))  # a thick black bar: an ink stroke
+    page.save(tmp_path / "huge.png", optimize=True)
+    assert (tmp_path / "huge.png").stat().st_size < 64 << 10
+    small = Image.new("1", (400, 400), 1)
+    small.paste(Image.new("1", (100, 150), 0), (150, 125))
+    small.save(tmp_path / "small.png")
+    results = {name: subprocess.run(measured(command("infer", "--model-dir", tiny_exports.legacy, tmp_path / name)),
+                                    capture_output=True, text=True, env=ENV, timeout=120, cwd=REPO)
+               for name in ("small.png", "huge.png")}
+    for done in results.values():
+        assert done.returncode == 0 and "Inference result of" in done.stdout, done.stderr
+    growth = peak_rss_mib(results["huge.png"].stderr) - peak_rss_mib(results["small.png"].stderr)
+    assert growth < 250, growth  # the 64 MB decoded image (+ one reduced copy), not a gigabyte of float copies
+
+
+def test_decoding_is_bounded_in_time(tmp_path, monkeypatch):
+    Image.new("L", (4000, 4000), 128).save(tmp_path / "slow.png", compress_level=0)
+    monkeypatch.setattr(image_files, "DECODE_SECONDS", 0.001)
+    with pytest.raises(DataError, match="decoding took more than"):
+        image_files.open_image(tmp_path / "slow.png")
+    monkeypatch.undo()
+    image_files.open_image(tmp_path / "slow.png").close()  # the same file is fine with the real limit
+
+
+def test_native_decoder_messages_become_the_error_not_output(tmp_path, capfd):
+    """libtiff prints its complaints on stderr (between the rows of a text-mode run): they become the error."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8)).save(buffer, "TIFF",
+                                                                                       compression="tiff_lzw")
+    data = bytearray(buffer.getvalue())
+    data[8:208] = bytes((i * 37) & 0xFF for i in range(8, 208))  # garbage in the LZW strip, the IFD intact
+    (tmp_path / "garbled.tif").write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"garbled.tif: corrupt or truncated image \(.*code not yet in table"):
+        preprocess_file(tmp_path / "garbled.tif")
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", (out, err)
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+def test_outputs_that_are_devices_fifos_or_stdout_links_are_written_in_place(tiny_exports, tmp_path):  # noqa: F811
+    fifo = tmp_path / "report.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    stdout_link = tmp_path / "to_stdout.json"
+    os.symlink("/dev/stdout", stdout_link)
+    results = run_all({
+        "onnx to /dev/null": command("export", "--model-dir", tiny_exports.legacy, "--onnx", "/dev/null",
+                                     "--check-images", "20"),
+        "report to a FIFO": command("evaluate", "--model-dir", tiny_exports.legacy, "--limit", "20", "--format",
+                                    "json", "--output", fifo),
+        "report to a /dev/stdout link": command("evaluate", "--model-dir", tiny_exports.legacy, "--limit", "20",
+                                                "--format", "json", "--output", stdout_link),
+    }, env=ENV)
+    reader.join(timeout=60)
+    for name, done in results.items():
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (name, done.stderr)
+    assert Path("/dev/null").is_char_device()  # as root, replacing it with a regular file was possible
+    assert fifo.is_fifo() and json.loads(got[0])["count"] == 20
+    assert stdout_link.is_symlink() and json.loads(results["report to a /dev/stdout link"].stdout)["count"] == 20
+
+
+def test_formula_like_file_names_are_inert_in_csv_and_json(tiny_exports, tmp_path):  # noqa: F811
+    """`infer *.png` in a directory holding `=HYPERLINK(...).png`: the cell must not be a live formula."""
+    link = '=HYPERLINK("https:example.invalid","open").png'
+    Image.fromarray(np.asarray(tiny_exports.images[0])).save(tmp_path / link)
+    for name in ("+cmd.png", "-2+3.png", "@SUM(A1).png", "a;=1+1.png"):
+        (tmp_path / name).write_bytes(b"")  # error rows: the error cell starts with the name too
+    names = sorted(p.name for p in tmp_path.iterdir())
+    done = {fmt: subprocess.run(command("infer", "--model-dir", tiny_exports.legacy, "--format", fmt,
+                                        "--preprocess", "book", "--", *names),
+                                capture_output=True, text=True, env=ENV, timeout=120, cwd=tmp_path)
+            for fmt in ("csv", "json")}
+    rows = list(csv.reader(io.StringIO(done["csv"].stdout)))[1:]
+    cells = [cell for row in rows for cell in row]
+    live = [c for c in cells if c and c[0] in "=+-@\t\r"]
+    assert len(rows) == len(names) and not live, live
+    assert not [c for c in cells if ";=" in c], cells  # a spreadsheet splitting at ';' would see a formula
+    assert rows[names.index(link)][:2] == ["'" + link, str(int(rows[names.index(link)][1]))]
+    records = json.loads(done["json"].stdout)
+    assert [r["path"] for r in records] == [f"'{n}" if n[0] in "=+-@" else n.replace(";=", ";'=") for n in names]
+    assert not [r for r in records if (r["error"] or "x")[0] in "=+-@"], records
+
+
+# ---------------------------------------------------------------------------------------------- signals
+def test_sigterm_during_infer_stops_between_rows_with_one_line(tiny_exports, tmp_path):  # noqa: F811
+    for index in range(600):
+        Image.fromarray(np.asarray(tiny_exports.images[index % 50])).save(tmp_path / f"{index:04d}.png")
+    env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}
+    for signum, code, line in ((signal.SIGTERM, 143, "error: terminated by SIGTERM"), (signal.SIGINT, 130, "error: interrupted")):
+        proc = subprocess.Popen(command("infer", "-q", "--model-dir", tiny_exports.legacy, "--format", "csv",
+                                        "--batch-size", "8", tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env, cwd=REPO)
+        first = [proc.stdout.readline() for _ in range(4)]
+        sent = time.perf_counter()
+        proc.send_signal(signum)
+        rest, err = proc.communicate(timeout=60)
+        assert time.perf_counter() - sent < 5, "did not stop within seconds"
+        assert proc.returncode == code and err.strip().splitlines()[-1] == line, (proc.returncode, err)
+        assert "C++ Traceback" not in rest + err and "FatalError" not in rest + err
+        out = "".join(first) + rest
+        assert out.endswith("\n") and len(out.splitlines()) < 601, len(out.splitlines())
+        for row in list(csv.reader(io.StringIO(out)))[1:]:  # nothing after the last complete row
+            assert len(row) == 4 and row[0].endswith(".png") and row[1].isdigit(), row
+
+
+# ---------------------------------------------------------------------------------------------- the API
+def test_predict_refuses_nan_and_scales_uint8(tiny_exports):  # noqa: F811
+    model = load_model(tiny_exports.legacy, "executor")
+    pixels = np.asarray(tiny_exports.images[:8])
+    reference = model.predict(to_model_input(pixels))
+    assert np.allclose(model.predict(pixels), reference, atol=1e-6)  # uint8 0-255: scaled, never misread
+    assert np.allclose(model.predict(pixels[:, None]), reference, atol=1e-6)
+    for bad, message in ((np.full((2, 1, 28, 28), np.nan, np.float32), "NaN"),
+                         (np.full((2, 1, 28, 28), np.inf, np.float32), "NaN or infinite"),
+                         (pixels.astype(np.float32), r"values span \[0, 255\]"),
+                         (pixels.astype(np.int64), "int64"), (np.zeros((2, 1, 28, 28), bool), "bool"),
+                         (np.array(["x"] * 784).reshape(1, 28, 28), "<U1"), (np.zeros((2, 3, 28, 28)), r"\[2, 3, 28, 28\]")):
+        with pytest.raises(ValueError, match=message):
+            model.predict(bad)
+
+
+def test_predict_files_takes_one_path_as_one_path(tiny_exports, good_pngs):  # noqa: F811
+    model = load_model(tiny_exports.legacy, "executor")
+    one = good_pngs / "good0.png"
+    for given in (str(one), one, os.fsencode(one)):
+        results = predict_files(given, model, preprocess="book")
+        assert [r.path for r in results] == [str(one)] and results[0].ok, results
+    with pytest.raises(UserError, match="top_k must be an integer from 1 to 10"):
+        predict_files(one, model, top_k=0)
+    with pytest.raises(UserError, match="model must be a loaded Model"):
+        list(__import__("legacy_mnist.infer", fromlist=["iter_predictions"]).iter_predictions([one], "not a model"))
+
+
+NONSENSE = {  # field: (value, the CLI's message)
+    "epochs": ("5", "--epochs: expected an integer, got '5'"),
+    "batch_size": (2.5, "--batch-size: expected an integer"),
+    "learning_rate": (float("nan"), "--lr: expected a finite number"),
+    "weight_decay": (float("inf"), "--weight-decay: expected a finite number"),
+    "model": (None, "--model: expected a string"),
+    "seed": (-1, "--seed must be an integer from 0 to 4294967295"),
+    "data_dir": (123, "--data-dir: expected a string"),
+    "resume": ("yes", "--resume: expected True or False"),
+    "num_threads": (100000, "--num-threads must be between 1 and"),
+    "val_size": (-3, "--val-size must be >= 0"),
+    "log_format": ("xml", "--log-format: 'xml' is not one of text, json"),
+    "eval_batch_size": (0, "--eval-batch-size must be a positive integer"),
+    "max_steps": (True, "--max-steps: expected an integer"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(NONSENSE))
+def test_train_cfg_is_validated_with_the_cli_messages(field):
+    value, message = NONSENSE[field]
+    with pytest.raises(UserError) as excinfo:
+        validate(TrainConfig(**{field: value}))
+    assert message in str(excinfo.value), str(excinfo.value)
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+@pytest.fixture(scope="module")
+def checkpoint(mnist_cache, tmp_path_factory):
+    """A real checkpoint of a few softmax steps (about 2 s)."""
+    from legacy_mnist.train import train
+
+    root = tmp_path_factory.mktemp("ckpt")
+    cfg = TrainConfig(model="softmax", epochs=1, train_limit=256, val_size=64, test_limit=64, max_steps=2,
+                      checkpoint_dir=str(root / "ck"), save_dir=str(root / "export"), plot=False, log_every=1)
+    train(cfg, log=lambda line: None)
+    return cfg, root / "ck"
+
+
+def _resume(cfg: TrainConfig, ck: Path, root: Path):
+    from legacy_mnist.train import train
+
+    return train(cfg.with_changes(resume=True, epochs=2, checkpoint_dir=str(ck), save_dir=str(root / "export")),
+                 log=lambda line: None)
+
+
+def _copy(ck: Path, to: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(ck, to))
+
+
+def test_checkpoint_bytes_are_read_once_so_a_swap_cannot_run_code(checkpoint, tmp_path, monkeypatch):
+    """The race: the file is swapped for a crafted pickle right after it was read. Paddle must never read it."""
+    from legacy_mnist import checkpoint as checkpoint_module
+
+    cfg, ck = checkpoint
+    work = _copy(ck, tmp_path / "ck")
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    evil = pickle.dumps({"fc_0.w_0": Exploit()})
+    real_read = checkpoint_module.read_regular
+
+    def read_then_swap(path, *args, **kwargs):
+        data = real_read(path, *args, **kwargs)
+        if str(path).endswith(".pdparams"):
+            Path(path).write_bytes(evil)  # the attacker wins every race
+        return data
+
+    monkeypatch.setattr(checkpoint_module, "read_regular", read_then_swap)
+    result = _resume(cfg, work, tmp_path)
+    assert result.history and not marker.exists()
+
+
+def test_damaged_checkpoints_are_refused_in_one_line(checkpoint, tmp_path):
+    from legacy_mnist.dataset.sources import _NumpyOnlyUnpickler
+
+    cfg, ck = checkpoint
+    params = _NumpyOnlyUnpickler(io.BytesIO((ck / "last" / "model.pdparams").read_bytes()), encoding="latin1").load()
+
+    def with_params(name: str, change) -> Path:
+        copy = _copy(ck, tmp_path / name)
+        state = dict(params)
+        change(state)
+        (copy / "last" / "model.pdparams").write_bytes(pickle.dumps(state, protocol=4))  # as paddle.save does
+        return copy
+
+    cases = {
+        "nan": (with_params("nan", lambda s: s.__setitem__("fc_0.w_0", np.full_like(s["fc_0.w_0"], np.nan))),
+                "fc_0.w_0 holds NaN or infinite values"),
+        "shape": (with_params("shape", lambda s: s.__setitem__("fc_0.w_0", s["fc_0.w_0"][:100])),
+                  "fc_0.w_0 is [100, 10] but this model needs [784, 10]"),
+        "float64": (with_params("float64", lambda s: s.__setitem__("fc_0.b_0", s["fc_0.b_0"].astype(np.float64))),
+                    "fc_0.b_0 holds float64 values, this model needs float32"),
+        "missing": (with_params("missing", lambda s: s.pop("fc_0.b_0")), "has no fc_0.b_0"),
+        "not an array": (with_params("list", lambda s: s.__setitem__("fc_0.b_0", [0.0] * 10)),
+                         "fc_0.b_0 holds a list, not an array"),
+    }
+    meta = json.loads((ck / "last" / "meta.json").read_text())
+    for name, edit, message in (("meta list", [meta], "has format None"),
+                                ("meta no epoch", {k: v for k, v in meta.items() if k != "epoch"}, "epoch is None"),
+                                ("meta config", dict(meta, config=[1]), "config is not an object"),
+                                ("meta history", dict(meta, history="x"), "history is not a list"),
+                                ("meta partial", dict(meta, partial=[1, 2]), "partial is not the 4 numbers")):
+        copy = _copy(ck, tmp_path / name.replace(" ", "_"))
+        (copy / "last" / "meta.json").write_text(json.dumps(edit))
+        cases[name] = (copy, message)
+    for name, (copy, message) in cases.items():
+        with pytest.raises(ModelError) as excinfo:
+            _resume(cfg, copy, tmp_path / f"export_{name}")
+        assert message in str(excinfo.value) and "\n" not in str(excinfo.value), (name, str(excinfo.value))
+    done = subprocess.run(command("train", "--model", "softmax", "--train-limit", "256", "--val-size", "64",
+                                  "--test-limit", "64", "--epochs", "2", "--resume", "--checkpoint-dir",
+                                  cases["meta config"][0], "--save-dir", tmp_path / "cli_export", "--no-plot"),
+                          capture_output=True, text=True, env=ENV, timeout=180, cwd=REPO)
+    one_error(done, 2, "config is not an object", case="CLI resume, meta of the wrong structure")
+
+
+# ------------------------------------------------------------------------------------------- data files
+def _zero_gzip(header: bytes, total: int) -> bytes:
+    """gzip of `header` followed by zeros up to `total` bytes, compressed chunk by chunk."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts, left, zeros = [packer.compress(header)], total - len(header), bytes(1 << 20)
+    while left > 0:
+        parts.append(packer.compress(zeros[: min(left, len(zeros))]))
+        left -= len(zeros)
+    return b"".join(parts) + packer.flush()
+
+
+def test_gzip_bombs_fifos_and_devices_as_data_files(tmp_path):
+    labels = gzip.compress(encode_labels(np.zeros(60000, np.int64)))
+    cases = {}
+    bomb = tmp_path / "bomb"  # a header MNIST could have, then far more bytes than it promises
+    bomb.mkdir()
+    (bomb / "train-images-idx3-ubyte.gz").write_bytes(_zero_gzip(struct.pack(">IIII", 0x803, 60000, 28, 28), 384 << 20))
+    (bomb / "train-labels-idx1-ubyte.gz").write_bytes(labels)
+    cases["bomb"] = (bomb, "train-images-idx3-ubyte.gz: has trailing bytes")
+    huge = tmp_path / "huge"  # a header that promises more than MNIST
+    huge.mkdir()
+    (huge / "train-images-idx3-ubyte.gz").write_bytes(_zero_gzip(struct.pack(">IIII", 0x803, 8_000_000, 28, 28), 1 << 20))
+    (huge / "train-labels-idx1-ubyte.gz").write_bytes(labels)
+    cases["huge"] = (huge, "the header says 8,000,000 images; MNIST has 70,000")
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "train-images-idx3-ubyte")
+    (fifo / "train-labels-idx1-ubyte.gz").write_bytes(labels)
+    cases["fifo"] = (fifo, "train-images-idx3-ubyte: is a FIFO")
+    zero = tmp_path / "zero"
+    zero.mkdir()
+    os.symlink("/dev/zero", zero / "train-images-idx3-ubyte")
+    (zero / "train-labels-idx1-ubyte.gz").write_bytes(labels)
+    cases["/dev/zero"] = (zero, "train-images-idx3-ubyte: is a character device")
+    probe = ("import sys; from legacy_mnist.dataset import load_split\n"
+             "try: load_split('train', sys.argv[1], log=lambda line: None)\n"
+             "except Exception as exc: print(type(exc).__name__, exc)\n")
+    results = run_all({name: measured([sys.executable, "-c", probe, str(path)]) for name, (path, _) in cases.items()},
+                      env=ENV, timeout=60)
+    for name, (_, message) in cases.items():
+        lines = results[name].stdout.strip().splitlines()
+        assert results[name].returncode == 0 and lines[0].startswith("DataError") and message in lines[0], (name, lines)
+        assert peak_rss_mib(results[name].stderr) < 250, name  # MiB: MNIST's 47 MB at most, never the bomb's 384
+
+
+def test_aistudio_json_is_bounded_by_its_layout(tmp_path, monkeypatch):
+    from legacy_mnist.dataset import aistudio_stream
+
+    def write(name: str, text: bytes) -> Path:
+        (tmp_path / name).write_bytes(gzip.compress(text, 1))
+        return tmp_path / name
+
+    image = "[" + ",".join(["0.0"] * 784) + "]"
+    endless = write("endless.json.gz", b"[[[[" + b"0," * (4 << 20))  # one 'image' of 4 million numbers
+    with pytest.raises(DataError, match="every image must be a list of 784 numbers"):
+        load_split("train", endless, log=lambda line: None)
+    monkeypatch.setattr(aistudio_stream, "MAX_IMAGES", 50)  # MNIST's 70,000, scaled down for the test's sake
+    too_many = write("many.json.gz", ("[[[" + ",".join([image] * 51) + "],[" + ",".join(["1"] * 51)
+                                      + "]],[[],[]],[[],[]]]").encode())
+    with pytest.raises(DataError, match="holds more than 50 images; MNIST has 50"):
+        load_split("train", too_many, log=lambda line: None)
+    monkeypatch.undo()
+    deep = write("deep.json.gz", b"[" * 100000)
+    with pytest.raises(DataError, match="every image must be a list of 784 numbers"):
+        load_split("train", deep, log=lambda line: None)
+    fine = write("fine.json.gz", f"[[[{image}],[3]],[[{image}],[4]],[[{image}],[5]]]".encode())
+    assert list(load_split("test", fine, log=lambda line: None).labels) == [5]
