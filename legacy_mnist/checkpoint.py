@@ -165,6 +165,19 @@ def _checked_array(value, var_name: str, expected: np.ndarray, where: Path) -> n
     return value
 
 
+def _saved_variables(paddle, program) -> list[tuple[str, str]]:
+    """(name, "params" or "opt") of each variable `paddle.static.save` writes for `program`, either IR."""
+    if paddle.framework.in_pir_mode():
+        from paddle.static.pir_io import get_pir_parameters
+
+        params, opts = get_pir_parameters(program)
+        return [(v.name, "params") for v in params if v.persistable] + [(v.name, "opt") for v in opts if v.persistable]
+    from paddle.static.io import is_belong_to_optimizer, is_parameter
+
+    return [(v.name, "params" if is_parameter(v) else "opt") for v in program.list_vars()
+            if is_parameter(v) or is_belong_to_optimizer(v)]
+
+
 def load_checkpoint(directory: Path, name: str, program, executor) -> None:
     """Load the checkpoint's variables into the current scope for `program`.
 
@@ -173,24 +186,21 @@ def load_checkpoint(directory: Path, name: str, program, executor) -> None:
     scope (`paddle.static.set_program_state`); Paddle never reads the files itself.
     """
     paddle = import_paddle()
-    from paddle.static.io import is_belong_to_optimizer, is_parameter
-
     prefix = Path(directory) / name / PARAMS_PREFIX
     files = {"params": prefix.with_suffix(".pdparams"), "opt": prefix.with_suffix(".pdopt")}
     states = {kind: read_state(path) for kind, path in files.items()}
     scope = paddle.static.global_scope()
     chosen = {}
-    for var in program.list_vars():
-        kind = "params" if is_parameter(var) else "opt" if is_belong_to_optimizer(var) else None
-        found = scope.find_var(var.name)
-        if kind is None or found is None:
+    for var_name, kind in _saved_variables(paddle, program):
+        found = scope.find_var(var_name)
+        if found is None:
             continue
         if states[kind] is None:
             raise ModelError(f"checkpoint {files[kind]}: missing (an incomplete checkpoint); not loaded")
-        if var.name not in states[kind]:
-            raise ModelError(f"checkpoint {files[kind]}: has no {var.name} (a checkpoint of another model or "
+        if var_name not in states[kind]:
+            raise ModelError(f"checkpoint {files[kind]}: has no {var_name} (a checkpoint of another model or "
                              "optimizer?); not loaded")
-        chosen[var.name] = _checked_array(states[kind][var.name], var.name, np.array(found.get_tensor()), files[kind])
+        chosen[var_name] = _checked_array(states[kind][var_name], var_name, np.array(found.get_tensor()), files[kind])
     try:
         paddle.static.set_program_state(program, chosen)
     except Exception as exc:  # Paddle raises assorted types for tensors it cannot take
