@@ -2,8 +2,9 @@
 command: rank 0's output streamed live, one exit code, and a one-line error naming the rank that failed.
 
 Run:  python -m legacy_mnist.train --nproc 2 [train options]      # this module does the launching
-It runs  python -m paddle.distributed.launch --nproc_per_node N (GPU: --gpus 0,..,N-1)
+It runs  python -m legacy_mnist.launch_watch --nproc_per_node N (GPU: --gpus 0,..,N-1)
              --log_dir <checkpoint-dir>/launch-logs  legacy_mnist/dist_train.py [train options]
+(launch_watch is paddle.distributed.launch that also records every rank's exit status.)
 Each rank writes its own log (workerlog.N) and an exit report (distributed.EXIT_REPORT) there.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import BinaryIO, Sequence
 
 from .distributed import EXIT_REPORT, PEER_LOST, RANK0_STDOUT_ENV
 from .errors import EXIT_FAILURE, ReportedError, UserError
+from .launch_watch import RECORD_ENV, RECORD_NAME
 
 LOG_DIR_NAME = "launch-logs"
 WORKER_SCRIPT = Path(__file__).resolve().with_name("dist_train.py")
@@ -42,12 +44,12 @@ class RankOutcome:
     exit_code: int | None  # None: the rank left no exit report (killed, or crashed natively)
     error: str | None  # its last one-line `error: ...`, without the prefix
     weights_sha256: str | None
-    launch_code: int | None  # the exit code paddle.distributed.launch saw, when it logged one
+    launch_code: int | None  # the exit status launch saw (-9: SIGKILL), when it was recorded or logged
 
 
 def launch_command(nproc: int, device: str, log_dir: Path, train_args: Sequence[str]) -> list[str]:
     devices = ["--gpus", ",".join(str(i) for i in range(nproc))] if device == "gpu" else ["--nproc_per_node", str(nproc)]
-    return [sys.executable, "-m", "paddle.distributed.launch", *devices, "--log_dir", str(log_dir),
+    return [sys.executable, "-m", "legacy_mnist.launch_watch", *devices, "--log_dir", str(log_dir),
             str(WORKER_SCRIPT), *train_args]
 
 
@@ -89,7 +91,8 @@ def run_local_job(nproc: int, device: str, checkpoint_dir: Path, train_args: Seq
     except OSError as exc:
         raise UserError(f"--checkpoint-dir {checkpoint_dir}: cannot write the rank logs to {log_dir} "
                         f"({exc.strerror})") from None
-    env = dict(os.environ, **{RANK0_STDOUT_ENV: str(log_dir / "rank0.stdout")})
+    env = dict(os.environ, **{RANK0_STDOUT_ENV: str(log_dir / "rank0.stdout"),
+                              RECORD_ENV: str(log_dir / RECORD_NAME)})
     package_root = str(WORKER_SCRIPT.parents[1])  # the ranks import this same checkout's package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     command = launch_command(nproc, device, log_dir, train_args)
@@ -133,12 +136,19 @@ _LAUNCH_FAILED = re.compile(r"Container rank (\d+) status failed .* code (-?\d+)
 
 
 def read_outcomes(log_dir: Path, world: int) -> list[RankOutcome]:
-    """Every rank's exit report, last error line and the exit code launch logged for it."""
+    """Every rank's exit report, last error line and the exit status launch saw for it: launch_watch's
+    record of every rank, else the one failed rank launch.log names (launch logs only the first in rank
+    order, usually a rank that lost its peer, not the rank that died)."""
     launch_codes: dict[int, int] = {}
     launch_log = log_dir / "launch.log"
     if launch_log.is_file():
         for match in _LAUNCH_FAILED.finditer(launch_log.read_text("utf-8", "replace")):
             launch_codes.setdefault(int(match.group(1)), int(match.group(2)))
+    try:
+        record = json.loads((log_dir / RECORD_NAME).read_text("utf-8"))
+        launch_codes.update({int(rank): int(code) for rank, code in record.items() if code is not None})
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass
     outcomes = []
     for rank in range(world):
         report_path = log_dir / EXIT_REPORT.format(rank=rank)

@@ -5,11 +5,12 @@ The ranks themselves run in tests/test_distributed_launch.py.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
 
-from legacy_mnist import distributed, launcher
+from legacy_mnist import distributed, launch_watch, launcher
 from legacy_mnist.config import TrainConfig, parse_args
 from legacy_mnist.errors import UserError
 from legacy_mnist.launcher import JobFailed, RankOutcome, judge
@@ -122,6 +123,29 @@ def test_read_outcomes_takes_reports_error_lines_and_launch_codes(tmp_path):
     first, second = launcher.read_outcomes(tmp_path, 2)
     assert (first.exit_code, first.error, first.launch_code) == (1, "last one", None)
     assert (second.exit_code, second.error, second.launch_code) == (None, None, -9)
+    # What launch really logs when rank 1 is killed: rank 0, which failed at once on the lost connection
+    # (launch names only the first failed rank); launch_watch's record has every rank's status.
+    (tmp_path / "launch.log").write_text("LAUNCH ERROR x Container failed !!!\nContainer rank 0 status failed "
+                                         "cmd ['python', '-u', 'dist_train.py'] code 1 log workerlog.0\n")
+    assert [o.launch_code for o in launcher.read_outcomes(tmp_path, 2)] == [1, None]
+    (tmp_path / launch_watch.RECORD_NAME).write_text('{"0": 1, "1": -9}\n')
+    assert [o.launch_code for o in launcher.read_outcomes(tmp_path, 2)] == [1, -9]
+
+
+def test_launch_watch_records_every_rank_of_the_last_controller(tmp_path):
+    class Container:
+        def __init__(self, rank, code):
+            self.env, self.exit_code = {"PADDLE_TRAINER_ID": str(rank)}, code
+
+    class Controller:
+        def __init__(self, *codes):
+            self.pod = type("Pod", (), {"containers": [Container(r, c) for r, c in enumerate(codes)]})()
+
+    record = tmp_path / launch_watch.RECORD_NAME
+    launch_watch.record_exit_codes([Controller(0, 0), Controller(1, -9)], record)
+    assert json.loads(record.read_text()) == {"0": 1, "1": -9}
+    launch_watch.record_exit_codes([object()], tmp_path / "other.json")  # another Paddle's internals: no file
+    assert not (tmp_path / "other.json").exists()
 
 
 def test_rank0_stderr_is_streamed_without_its_error_lines(tmp_path):
