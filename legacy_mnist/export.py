@@ -50,7 +50,9 @@ def export_inference_model(
                 str(staged / MODEL_PREFIX), list(feed_vars), list(fetch_vars), executor, program=program
             )
         if ir == "legacy":
-            _drop_creation_stacks(staged / f"{MODEL_PREFIX}.pdmodel")
+            program_file = staged / f"{MODEL_PREFIX}.pdmodel"
+            _drop_creation_stacks(program_file)
+            program_file.write_bytes(fc_as_matmul(program_file.read_bytes()))
         model_names = sorted(p.name for p in staged.iterdir() if p.name.startswith(f"{MODEL_PREFIX}."))
         (staged / CHECKSUM_FILE).write_text(checksum_lines(staged, model_names), "utf-8")
         for name, content in (extra_files or {}).items():
@@ -76,6 +78,92 @@ def _drop_creation_stacks(model_file: Path) -> None:
                 if attr.name == "op_callstack":
                     del attr.strings[:]
     model_file.write_bytes(desc.SerializeToString())
+
+
+def _set_attr(op, name: str, kind: str, value) -> None:
+    from paddle.base.proto import framework_pb2
+
+    attr = op.attrs.add()
+    attr.name = name
+    if kind == "bool":
+        attr.type, attr.b = framework_pb2.BOOLEAN, value
+    elif kind == "float":
+        attr.type, attr.f = framework_pb2.FLOAT, value
+    else:
+        attr.type = framework_pb2.INTS
+        attr.ints.extend(value)
+
+
+def _slot(slots, name: str, *arguments: str) -> None:
+    slot = slots.add()
+    slot.parameter = name
+    slot.arguments.extend(arguments)
+
+
+def fc_as_matmul(program: bytes) -> bytes:
+    """Rewrite every fully connected layer's fluid `mul` op as `reshape2` (to [-1, K]) + `matmul`.
+
+    The export's one op form: OpenVINO's Paddle frontend has no converter for `mul` ("No creator found for
+    mul node"), and `matmul_v2` does not exist in Paddle 1.8.5; `reshape2` + `matmul` (v1) load in 1.8.5,
+    2.6.2 and 3.3.1, paddle2onnx converts them, and Paddle Inference fuses them back into one `fc` kernel.
+    The arithmetic is the same product of the same weights (parameters untouched). A `mul` of any other
+    shape (x_num_col_dims or y_num_col_dims not 1, a non-2-D weight) is left as it is.
+    """
+    from paddle.base.proto import framework_pb2
+
+    desc = framework_pb2.ProgramDesc()
+    desc.ParseFromString(program)
+    block = desc.blocks[0]
+    variables = {var.name: var for var in block.vars}
+
+    def dims(name: str) -> list[int]:
+        var = variables.get(name)
+        return list(var.type.dense_tensor.tensor.dims) if var is not None else []
+
+    ops, changed = [], False
+    for op in block.ops:
+        ins = {slot.parameter: list(slot.arguments) for slot in op.inputs}
+        outs = {slot.parameter: list(slot.arguments) for slot in op.outputs}
+        attrs = {attr.name: attr.i for attr in op.attrs if attr.name in ("x_num_col_dims", "y_num_col_dims")}
+        x, y = (ins.get("X") or [""])[0], (ins.get("Y") or [""])[0]
+        weight = dims(y)
+        if (op.type != "mul" or attrs.get("x_num_col_dims", 1) != 1 or attrs.get("y_num_col_dims", 1) != 1
+                or len(weight) != 2 or not dims(x) or len(outs.get("Out", [])) != 1):
+            ops.append(op)
+            continue
+        changed, source = True, x
+        if len(dims(x)) != 2:  # mul flattened [N, C, H, W] itself; matmul needs the [N, K] matrix
+            source, xshape = f"{x}.flat", f"{x}.flat_xshape"
+            for name, shape in ((source, [-1, weight[0]]), (xshape, [0, *dims(x)])):
+                var = block.vars.add()
+                var.CopyFrom(variables[x])
+                var.name = name
+                del var.type.dense_tensor.tensor.dims[:]
+                var.type.dense_tensor.tensor.dims.extend(shape)
+            reshape = framework_pb2.OpDesc(type="reshape2")
+            _slot(reshape.inputs, "X", x)
+            _slot(reshape.inputs, "Shape")
+            _slot(reshape.inputs, "ShapeTensor")
+            _slot(reshape.outputs, "Out", source)
+            _slot(reshape.outputs, "XShape", xshape)
+            _set_attr(reshape, "shape", "ints", [-1, weight[0]])
+            ops.append(reshape)
+        matmul = framework_pb2.OpDesc(type="matmul")
+        _slot(matmul.inputs, "X", source)
+        _slot(matmul.inputs, "Y", y)
+        _slot(matmul.outputs, "Out", outs["Out"][0])
+        _set_attr(matmul, "transpose_X", "bool", False)
+        _set_attr(matmul, "transpose_Y", "bool", False)
+        _set_attr(matmul, "alpha", "float", 1.0)
+        ops.append(matmul)
+    if not changed:
+        return program
+    kept = [framework_pb2.OpDesc() for _ in ops]
+    for copy, op in zip(kept, ops):
+        copy.CopyFrom(op)
+    del block.ops[:]
+    block.ops.extend(kept)
+    return desc.SerializeToString()
 
 
 def write_json(obj) -> str:

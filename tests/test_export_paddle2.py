@@ -1,10 +1,12 @@
-"""The default export (legacy IR .pdmodel + .pdiparams) must load in Paddle 2.6.2 and predict as 3.x does.
+"""The default export (legacy IR .pdmodel + .pdiparams) must load in Paddle 2.6.2 and 1.8.5 and predict as 3.x does.
 
-Run:  LEGACY_MNIST_PADDLE2_PYTHON=/tmp/p2/bin/python python -m pytest -q tests/test_export_paddle2.py
-Needs a separate virtualenv with paddlepaddle==2.6.2 (CI makes one; see docs/deployment.md):
+Run:  LEGACY_MNIST_PADDLE2_PYTHON=/tmp/p2/bin/python LEGACY_MNIST_PADDLE18_PYTHON=/tmp/p18/bin/python \
+      python -m pytest -q tests/test_export_paddle2.py
+Needs separate virtualenvs with paddlepaddle==2.6.2 and (Python 3.8) paddlepaddle==1.8.5 (CI makes both; see
+docs/deployment.md):
     python -m venv /tmp/p2 && /tmp/p2/bin/pip install paddlepaddle==2.6.2 numpy pillow
-Without LEGACY_MNIST_PADDLE2_PYTHON the test is skipped on a developer machine and FAILS under CI=true,
-so CI can never pass without really checking Paddle 2.x.
+Without the variables the tests are skipped on a developer machine and FAIL under CI=true, so CI can never
+pass without really checking Paddle 2.x and 1.8.
 """
 from __future__ import annotations
 
@@ -21,19 +23,30 @@ from legacy_mnist.infer import load_model
 from legacy_mnist.normalize import to_model_input
 
 ENV_VAR = "LEGACY_MNIST_PADDLE2_PYTHON"
+ENV_VAR_18 = "LEGACY_MNIST_PADDLE18_PYTHON"
 CHECK_SCRIPT = Path(__file__).with_name("paddle2_check.py")
+SHIPPED = Path(__file__).resolve().parent.parent / "legacy_mnist" / "shipped_models"
+
+
+def _old_python(variable: str, version: str) -> str:
+    python = os.environ.get(variable, "")
+    if not python:
+        message = f"{variable} is not set: point it at a python with paddlepaddle=={version} (see this file's docstring)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert Path(python).is_file(), f"{variable}={python} does not exist"
+    return python
 
 
 @pytest.fixture(scope="module")
 def paddle2_python() -> str:
-    python = os.environ.get(ENV_VAR, "")
-    if not python:
-        message = f"{ENV_VAR} is not set: point it at a python with paddlepaddle==2.6.2 (see this file's docstring)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    assert Path(python).is_file(), f"{ENV_VAR}={python} does not exist"
-    return python
+    return _old_python(ENV_VAR, "2.6.2")
+
+
+@pytest.fixture(scope="module")
+def paddle18_python() -> str:
+    return _old_python(ENV_VAR_18, "1.8.5")
 
 
 def run_check(python: str, model_dir: Path, batch: np.ndarray, tmp_path: Path):
@@ -60,3 +73,20 @@ def test_pir_export_is_refused_by_paddle_2_in_one_line(paddle2_python, tiny_expo
     done, _ = run_check(paddle2_python, tiny_exports.pir, to_model_input(tiny_exports.images[:2]), tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "a PIR export" in done.stderr
+
+
+@pytest.mark.parametrize("which", ["2.6", "1.8"])
+def test_export_op_form_loads_in_old_paddles_with_the_same_probabilities(which, tiny_exports, tmp_path):  # noqa: F811
+    """The one op form (fc as reshape2 + matmul, OpenVINO's Paddle frontend reads it): our own export and
+    the shipped models load in the real Paddle 2.6.2 and 1.8.5 and predict what 3.3.1's Executor does."""
+    python = _old_python(ENV_VAR if which == "2.6" else ENV_VAR_18, "2.6.2" if which == "2.6" else "1.8.5")
+    batch = to_model_input(tiny_exports.images[:100])
+    for model_dir in (tiny_exports.legacy, SHIPPED / "cnn", SHIPPED / "vgg"):
+        done, theirs = run_check(python, model_dir, batch, tmp_path)
+        assert done.returncode == 0, (model_dir, done.stderr[-3000:])
+        info = json.loads(done.stdout.strip().splitlines()[-1])
+        assert info["paddle"].startswith(which) and info["shape"] == [100, 10], info
+        assert "matmul" in info["ops"] and "mul" not in info["ops"], (model_dir, info["ops"])
+        ours = load_model(model_dir, "executor").predict(batch)
+        assert np.abs(theirs - ours).max() < 1e-5, model_dir
+        assert np.array_equal(theirs.argmax(1), ours.argmax(1)), model_dir
