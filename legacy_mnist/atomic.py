@@ -185,9 +185,15 @@ def _own_stream_link(path: Path) -> bool:
 
 
 def _writable_device(path: Path) -> bool:
-    """The character devices an output may be: /dev/null and terminals (never /dev/mem, /dev/port, ...)."""
+    """The character devices an output may be: the null device and terminals (never /dev/mem, /dev/port, ...).
+    The null device is known by its device number, so a container's or chroot's node of it counts too."""
     real = os.path.realpath(path)
-    return real == os.devnull or real.startswith(("/dev/pts/", "/dev/tty", "/dev/console"))
+    if real.startswith(("/dev/pts/", "/dev/tty", "/dev/console")):
+        return True
+    try:
+        return os.stat(real).st_rdev == os.stat(os.devnull).st_rdev
+    except OSError:
+        return False
 
 
 def _is_stream_path(path: Path) -> bool:

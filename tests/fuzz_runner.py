@@ -9,6 +9,7 @@ line of stdout is a JSON summary; nothing else may reach stdout or stderr (nativ
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import random
@@ -95,7 +96,6 @@ def fuzz_images(count: int, seed: int) -> dict:
 
 
 def fuzz_models(export: Path, count: int, seed: int) -> dict:
-    from legacy_mnist.checksums import checksum_lines
     from legacy_mnist.errors import ModelError
     from legacy_mnist.infer import load_model
 
@@ -111,7 +111,8 @@ def fuzz_models(export: Path, count: int, seed: int) -> dict:
             for name, data in originals.items():
                 (directory / name).write_bytes(mutate(data, rng) if name == target else data)
             if index % 4 == 0:  # an attacker rewrites SHA256SUMS to match; otherwise there is none
-                (directory / "SHA256SUMS").write_text(checksum_lines(directory, sorted(originals)))
+                (directory / "SHA256SUMS").write_text("".join(
+                    f"{hashlib.sha256((directory / n).read_bytes()).hexdigest()}  {n}\n" for n in sorted(originals)))
             try:
                 model = load_model(directory, ("predictor", "executor")[index % 2])
                 probs = model.predict(batch)

@@ -68,6 +68,19 @@ def one_error(done: subprocess.CompletedProcess, code: int, *fragments: str, cas
     return errors[0]
 
 
+def each_case(cases: dict, check) -> None:
+    """Run `check(name, case)` for every case and fail once, listing every case that failed (not just the first:
+    docs/reliability.md's before/after table is read off these lists)."""
+    failed = []
+    for name, case in cases.items():
+        try:
+            check(name, case)
+        except Exception as exc:  # noqa: BLE001 - an assertion or whatever the old code raised
+            first = (str(exc).strip().splitlines() or [""])[0]
+            failed.append(f"{name}: {type(exc).__name__}: {first}")
+    assert not failed, f"{len(failed)} of {len(cases)} cases failed:\n" + "\n".join(failed)
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A 100-byte PNG whose header claims width x height: a decompression bomb as far as the header goes."""
     def chunk(tag: bytes, data: bytes) -> bytes:
