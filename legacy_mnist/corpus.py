@@ -122,6 +122,52 @@ def hapi_eval_accuracy(stdout: str) -> float:
     return float(re.findall(r" - acc: ([0-9.]+)", block)[-1])
 
 
+FLUID_IMPORT = "import paddle.fluid as fluid"
+MNIST_MODULE = "paddle.dataset.mnist"
+
+
+def port_fluid(source: str) -> str:
+    """A fluid-era script as a porter leaves it: the README's import edits, nothing else.
+
+    `import paddle.fluid as fluid` -> `import legacy_mnist.fluid as fluid` (plus `import legacy_mnist.dataset.mnist`
+    where the script reads `paddle.dataset.mnist`, which that name now spells), `from paddle.fluid.X import` ->
+    `from legacy_mnist.fluid.X import`, `paddle.utils.plot` -> `legacy_mnist.plot`.
+    """
+    uses_mnist = MNIST_MODULE in source
+    new_import = "import legacy_mnist.fluid as fluid" + ("\nimport legacy_mnist.dataset.mnist" if uses_mnist else "")
+    source = replace_once(source, FLUID_IMPORT, new_import)
+    source = source.replace("from paddle.fluid.", "from legacy_mnist.fluid.")
+    source = source.replace("from paddle.utils.plot import", "from legacy_mnist.plot import")
+    return source.replace(MNIST_MODULE, "legacy_mnist.dataset.mnist")
+
+
+def cut_fluid_readers(source: str, train_images: int, test_images: int) -> str:
+    """Every `<mnist>.train()` / `.test()` reader wrapped in `paddle.reader.firstn` (ported or original)."""
+    for module in ("legacy_mnist.dataset.mnist", MNIST_MODULE):
+        if f"{module}.train()" in source:
+            source = source.replace(f"{module}.train()", f"paddle.reader.firstn({module}.train(), {train_images})")
+            source = source.replace(f"{module}.test()", f"paddle.reader.firstn({module}.test(), {test_images})")
+            return source
+    raise ValueError("expected the script to read paddle.dataset.mnist.train()")
+
+
+def set_constant(source: str, name: str, value) -> str:
+    """`NAME = <number>` (its single assignment) set to `value`: the epoch constants of the notebooks."""
+    import re
+
+    pattern = re.compile(rf"^(\s*{re.escape(name)} = )\d+", re.M)
+    if len(pattern.findall(source)) != 1:
+        raise ValueError(f"expected exactly one `{name} = <number>` in the corpus script")
+    return pattern.sub(rf"\g<1>{value}", source)
+
+
+def future_import_first(source: str) -> str:
+    """The notebook's mid-file `from __future__ import ...` line moved to line 1 (the README's edit)."""
+    lines = source.splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if line.startswith("from __future__ import"))
+    return lines[index].split("#")[0].rstrip() + "\n" + "".join(lines[:index] + lines[index + 1:])
+
+
 def run_script(script: Path, timeout: float = 3600):
     """`python <script>` from its own directory, as the tutorial's users ran it, with this checkout importable."""
     import subprocess

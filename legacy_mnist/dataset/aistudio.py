@@ -1,7 +1,9 @@
-"""The PaddlePaddle AI Studio course's `mnist.json.gz` as an MNIST source.
+"""The PaddlePaddle AI Studio course's `mnist.json.gz`: read it as an MNIST source, or write it.
 
-Not run directly: `python -m legacy_mnist.train --data-dir work/mnist.json.gz` (or the dir holding it)
-reads it through `legacy_mnist.dataset.load_split`.
+Write the file the course reads (./work/mnist.json.gz) from our verified MNIST, and its sample image:
+    python -m legacy_mnist.dataset.write_aistudio --write work/mnist.json.gz --example-image work/example_0.jpg
+(`--train/--val/--eval N` write only the first N images of each part.) Read it for training with
+`python -m legacy_mnist.train --data-dir work/mnist.json.gz` (through `legacy_mnist.dataset.load_split`).
 The file is gzip'd JSON `[[train_imgs, train_labels], [val_imgs, val_labels], [eval_imgs, eval_labels]]`
 (50k/10k/10k images, each a list of 784 floats in [0, 1]). train = train + val (60k, the same order as the
 IDX file, so `train_val_split(..., 10000)` gives back the course's split) and test = eval.
@@ -84,3 +86,64 @@ def load_aistudio(path: str | Path) -> AiStudioData:
         if len(images) == 0:
             raise DataError(f"{path}: the {'train and val parts are' if split == 'train' else 'eval part is'} empty")
     return AiStudioData(splits, scale)
+
+
+DEFAULT_COUNTS = {"train": 50000, "val": 10000, "eval": 10000}
+_SCALE = 256  # the course's file holds x/256 (0.01171875 = 3/256): exact in binary, short in decimal
+_PIXEL_TEXT = [repr(value / _SCALE) for value in range(256)]
+
+
+def _image_rows(images: np.ndarray) -> str:
+    table = _PIXEL_TEXT
+    return ",".join("[" + ",".join([table[p] for p in row]) + "]" for row in images.reshape(len(images), -1).tolist())
+
+
+def aistudio_parts(counts: dict | None = None, data_dir: str | Path | None = None):
+    """The course's three parts from our MNIST: train = training images 0..49,999, val = 50,000..59,999
+    (the order `load_aistudio` maps back), eval = the test set; `counts` takes the first N of each."""
+    from .arrays import load_split
+
+    counts = dict(DEFAULT_COUNTS, **(counts or {}))
+    for name, count in counts.items():
+        if not 0 < count <= DEFAULT_COUNTS[name]:
+            raise DataError(f"--{name} {count}: must be between 1 and {DEFAULT_COUNTS[name]}")
+    quiet = lambda message: None  # noqa: E731
+    train, test = load_split("train", data_dir, log=quiet), load_split("test", data_dir, log=quiet)
+    split = DEFAULT_COUNTS["train"]
+    return {
+        "train": (train.images[:counts["train"]], train.labels[:counts["train"]]),
+        "val": (train.images[split:split + counts["val"]], train.labels[split:split + counts["val"]]),
+        "eval": (test.images[:counts["eval"]], test.labels[:counts["eval"]]),
+    }
+
+
+def write_aistudio(path: str | Path, parts: dict) -> Path:
+    """gzip'd JSON [[imgs, labels] x (train, val, eval)], images as 784 floats x/256; written atomically."""
+    import io as _io
+
+    from ..atomic import write_output
+
+    buffer = _io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as stream:
+        stream.write(b"[")
+        for i, name in enumerate(PART_NAMES):
+            images, labels = parts[name]
+            stream.write(b"[[" if i == 0 else b",[[")
+            stream.write(_image_rows(images).encode("ascii"))
+            stream.write(b"],[" + ",".join(map(str, labels.tolist())).encode("ascii") + b"]]")
+        stream.write(b"]")
+    return write_output(path, buffer.getvalue(), option="write")
+
+
+def write_example_image(path: str | Path, image: np.ndarray) -> Path:
+    """The course's example_0.jpg: a dark digit on white (its load_image computes 1 - x/255)."""
+    import io as _io
+
+    from PIL import Image
+
+    from ..atomic import write_output
+
+    buffer = _io.BytesIO()
+    Image.fromarray(255 - image).save(buffer, format="JPEG", quality=95)
+    return write_output(path, buffer.getvalue(), option="example-image")
+

@@ -18,6 +18,8 @@ from ._compat import (
     FluidArgumentError,
     FluidDeprecationWarning,
     NotCoveredError,
+    NotCoveredImportError,
+    install_module_hints,
     legacy_paddle,
     module_getattr,
     reset_warnings,
@@ -25,12 +27,25 @@ from ._compat import (
 
 paddle = legacy_paddle()
 
-from . import core, data_feeder, dygraph, initializer, io, layers, nets, optimizer, param_attr, regularizer  # noqa: E402
+from ..pillow_aliases import restore as _restore_pillow_aliases  # noqa: E402
+
+_restore_pillow_aliases()  # the book's infer() resizes with Image.ANTIALIAS, which Pillow 10 removed
+install_module_hints()
+
+from . import (  # noqa: E402
+    contrib, core, data_feeder, dygraph, inferencer, initializer, io, layers, nets, optimizer, param_attr, reader,
+    regularizer, trainer,
+)
+from .contrib.inferencer import Inferencer  # noqa: E402
+from .contrib.trainer import (  # noqa: E402
+    BeginEpochEvent, BeginStepEvent, CheckpointConfig, EndEpochEvent, EndStepEvent, Trainer,
+)
 from .data_feeder import DataFeeder  # noqa: E402
+from .dygraph.checkpoint import load_dygraph, save_dygraph  # noqa: E402 (fluid 1.7-1.8 top level)
+from .executor import Executor  # noqa: E402
 from .param_attr import ParamAttr, WeightNormParamAttr  # noqa: E402
 from .places import CPUPlace, CUDAPlace  # noqa: E402
 
-Executor = paddle.static.Executor
 Program = paddle.static.Program
 Variable = paddle.static.Variable
 default_main_program = paddle.static.default_main_program
@@ -55,20 +70,7 @@ def data(name, shape, dtype="float32", lod_level=0):
     return paddle.static.data(name=name, shape=shape, dtype=dtype, lod_level=lod_level)
 
 
-_TRAINER_API = (
-    "legacy_mnist.train.train(cfg, event_handler=...) (its EndIteration/EndPass events carry "
-    "pass_id/batch_id/cost/metrics), or write the Executor loop"
-)
 _REPLACEMENTS = {
-    # fluid 1.0-1.2's high-level API (fluid.Trainer / fluid.contrib.trainer), removed in fluid 1.3.
-    "Trainer": _TRAINER_API,
-    "Inferencer": "legacy_mnist.infer, or fluid.io.load_inference_model + Executor.run",
-    "BeginEpochEvent": _TRAINER_API,
-    "EndEpochEvent": _TRAINER_API,
-    "BeginStepEvent": _TRAINER_API,
-    "EndStepEvent": _TRAINER_API,
-    "CheckpointConfig": "paddle.static.save / paddle.static.load",
-    "contrib": "the modern paddle API (fluid.contrib was removed); see docs/porting.md",
     "ParallelExecutor": "paddle.static.CompiledProgram + fluid.Executor",
     "ExecutionStrategy": "nothing (removed); paddle.static.BuildStrategy covers what is left",
     "LoDTensor": "numpy arrays: feed them to Executor.run directly (LoD was removed)",
@@ -103,19 +105,27 @@ _REPLACEMENTS = {
 __getattr__ = module_getattr("fluid", _REPLACEMENTS)
 
 __all__ = [
+    "BeginEpochEvent",
+    "BeginStepEvent",
     "BuildStrategy",
     "CPUPlace",
+    "CheckpointConfig",
     "CUDAPlace",
     "CompiledProgram",
     "DataFeeder",
+    "EndEpochEvent",
+    "EndStepEvent",
     "Executor",
     "FluidArgumentError",
     "FluidDeprecationWarning",
+    "Inferencer",
     "NotCoveredError",
     "ParamAttr",
+    "Trainer",
     "Program",
     "Variable",
     "WeightNormParamAttr",
+    "contrib",
     "core",
     "cpu_places",
     "cuda_places",
@@ -126,16 +136,21 @@ __all__ = [
     "dygraph",
     "global_scope",
     "gradients",
+    "inferencer",
     "initializer",
     "io",
+    "load_dygraph",
     "layers",
     "name_scope",
     "nets",
     "optimizer",
     "param_attr",
     "program_guard",
+    "reader",
     "regularizer",
     "reset_warnings",
+    "save_dygraph",
     "scope_guard",
+    "trainer",
     "unique_name",
 ]

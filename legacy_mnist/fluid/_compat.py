@@ -13,6 +13,9 @@ import warnings
 from typing import Callable, Mapping
 
 from ..errors import UserError
+from ..not_covered import NotCoveredError, NotCoveredImportError  # noqa: F401 (re-exported)
+from ..not_covered import module_getattr as _module_getattr
+from ..not_covered import not_covered as _not_covered
 
 DOCS_HINT = "see docs/porting.md"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -23,14 +26,6 @@ class FluidDeprecationWarning(FutureWarning):
 
     A FutureWarning, so Python shows it by default; silence all of them with
     `warnings.filterwarnings("ignore", category=legacy_mnist.fluid.FluidDeprecationWarning)`.
-    """
-
-
-class NotCoveredError(AttributeError, UserError):
-    """A fluid name outside the covered surface. The message names the modern replacement.
-
-    An AttributeError, so `hasattr`/`getattr(..., default)` keep working; also a UserError, so our command
-    line wrappers print it as one line.
     """
 
 
@@ -70,31 +65,108 @@ def reset_warnings() -> None:
         _warned.clear()
 
 
+NAMESPACE = "legacy_mnist.fluid"
+
+
 def not_covered(qualname: str, replacement: str | None) -> NotCoveredError:
-    if replacement:
-        message = f"{qualname} is not covered by legacy_mnist.fluid; use {replacement}"
-    else:
-        message = (
-            f"{qualname} is not covered by legacy_mnist.fluid (it covers the recognize-digits surface); "
-            f"{DOCS_HINT} for the covered names and their modern paddle forms"
-        )
-    return NotCoveredError(message, name=qualname.rsplit(".", 1)[-1])
+    return _not_covered(qualname, replacement, NAMESPACE)
 
 
 def module_getattr(prefix: str, replacements: Mapping[str, str]) -> Callable[[str], object]:
     """Build a module-level `__getattr__` that raises NotCoveredError for every public missing name.
 
     `prefix` is the name users write (e.g. "fluid.layers"); `replacements` maps uncovered names to their
-    modern spelling. Private and dunder names get a plain AttributeError, because tools (pickle, inspect,
-    pytest) probe for those and expect exactly that.
+    modern spelling. Under `from fluid.X import name` it raises NotCoveredImportError with the same message
+    (Python would turn the AttributeError into a bare "cannot import name"). Private and dunder names get a
+    plain AttributeError, because tools (pickle, inspect, pytest) probe for those and expect exactly that.
+    """
+    merged = dict(_submodule_hints(prefix), **replacements)
+    return _module_getattr(prefix, merged, NAMESPACE)
+
+
+def _submodule_hints(prefix: str) -> dict:
+    """The MODULE_REPLACEMENTS of `prefix`'s direct submodules, by name: `from fluid.layers import detection`."""
+    relative = prefix[len("fluid"):].lstrip(".")
+    start = f"{relative}." if relative else ""
+    return {key[len(start):]: value for key, value in MODULE_REPLACEMENTS.items()
+            if key.startswith(start) and "." not in key[len(start):]}
+
+
+class NotCoveredModuleError(ModuleNotFoundError, UserError):
+    """`import legacy_mnist.fluid.X.Y` (or `from ... import`) for a fluid module the shim does not cover."""
+
+
+# Modules of fluid 1.x a porter may import, with what replaced them (the rest get the generic hint).
+MODULE_REPLACEMENTS = {
+    "transpiler": "paddle.distributed.fleet",
+    "incubate": "paddle.distributed.fleet",
+    "distributed": "paddle.distributed",
+    "contrib.slim": "PaddleSlim (the paddleslim package)",
+    "contrib.mixed_precision": "paddle.amp",
+    "contrib.decoder": "paddle.nn.BeamSearchDecoder",
+    "contrib.reader": "paddle.io.DataLoader",
+    "contrib.utils": "paddle.utils",
+    "layers.detection": "paddle.vision.ops",
+    "layers.sequence_lod": "nothing: LoD sequences were removed; pad the batch",
+    "layers.rnn": "paddle.nn.RNN / paddle.nn.LSTM / paddle.nn.GRU",
+    "layers.learning_rate_scheduler": "paddle.optimizer.lr",
+    "layers.collective": "paddle.distributed",
+    "layers.distributions": "paddle.distribution",
+    "layers.math_op_patch": "nothing: tensor operators (+, *, ...) work directly",
+    "layers.layer_function_generator": "nothing (internal to fluid)",
+    "dygraph.jit": "paddle.jit",
+    "dygraph.dygraph_to_static": "paddle.jit.to_static",
+    "dygraph.learning_rate_scheduler": "paddle.optimizer.lr",
+    "dygraph.container": "paddle.nn.Sequential / paddle.nn.LayerList",
+    "metrics": "paddle.metric",
+    "evaluator": "paddle.metric",
+    "average": "paddle.metric",
+    "profiler": "paddle.profiler",
+    "clip": "paddle.nn.ClipGradByNorm / ClipGradByGlobalNorm (grad_clip= of the optimizer)",
+    "framework": "paddle.static",
+    "backward": "paddle.static.append_backward",
+    "executor": "fluid.Executor (paddle.static.Executor)",
+    "compiler": "paddle.static.CompiledProgram",
+    "parallel_executor": "paddle.static.CompiledProgram + fluid.Executor",
+    "lod_tensor": "numpy arrays fed to Executor.run (LoD was removed)",
+    "unique_name": "paddle.utils.unique_name",
+    "dataset": "paddle.io.Dataset",
+    "recordio_writer": "nothing (RecordIO was removed); use paddle.io.Dataset",
+}
+
+
+class _UncoveredModuleFinder:
+    """Last on sys.meta_path: a `legacy_mnist.fluid.*` module no other finder has gets our one-line hint.
+
+    Python's own finders run first, so every module the shim has imports as usual; this one only turns the
+    bare "No module named ..." of an uncovered fluid module into the porting hint.
     """
 
-    def __getattr__(name: str):
-        if name.startswith("_"):
-            raise AttributeError(f"module {prefix!r} has no attribute {name!r}")
-        raise not_covered(f"{prefix}.{name}", replacements.get(name))
+    _PREFIX = NAMESPACE + "."
 
-    return __getattr__
+    @classmethod
+    def find_spec(cls, fullname, path=None, target=None):
+        if not fullname.startswith(cls._PREFIX):
+            return None
+        relative = fullname[len(cls._PREFIX):]
+        if any(part.startswith("_") for part in relative.split(".")):
+            return None  # private probes (tools, pytest) keep the plain ModuleNotFoundError
+        replacement = next((MODULE_REPLACEMENTS[key] for key in _prefixes(relative) if key in MODULE_REPLACEMENTS),
+                           None)
+        message = str(not_covered(f"fluid.{relative}", replacement))
+        raise NotCoveredModuleError(message, name=fullname)
+
+
+def _prefixes(relative: str):
+    """"a.b.c" -> "a.b.c", "a.b", "a": the longest known module first."""
+    parts = relative.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def install_module_hints() -> None:
+    """Put the uncovered-module finder at the end of sys.meta_path (once per process)."""
+    if not any(finder is _UncoveredModuleFinder for finder in sys.meta_path):
+        sys.meta_path.append(_UncoveredModuleFinder)
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,8 +11,9 @@ paddle = legacy_paddle()
 
 Scope = paddle.static.Scope
 is_compiled_with_cuda = paddle.is_compiled_with_cuda
+EOFException = paddle.base.core.EOFException  # a non-iterable DataLoader's pass ended
 
-__all__ = ["CPUPlace", "CUDAPlace", "Scope", "is_compiled_with_cuda"]
+__all__ = ["CPUPlace", "CUDAPlace", "EOFException", "Scope", "is_compiled_with_cuda"]
 
 __getattr__ = module_getattr(
     "fluid.core",
@@ -22,6 +23,5 @@ __getattr__ = module_getattr(
         "get_cuda_device_count": "paddle.device.cuda.device_count",
         "is_compiled_with_xpu": "paddle.is_compiled_with_xpu",
         "VarDesc": "paddle.base.core.VarDesc (internal) or dtype strings such as 'float32'",
-        "EOFException": "paddle.base.core.EOFException (internal): readers now end with StopIteration",
     },
 )

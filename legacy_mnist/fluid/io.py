@@ -62,7 +62,10 @@ def save_inference_model(
 
     Files (each written atomically, parameters first): `model_filename` (default model.pdmodel) and
     `params_filename` (default model.pdiparams; fluid's default of one file per parameter is not kept).
-    `export_for_deployment` is accepted and ignored. Returns the fetch variable names, as fluid did.
+    `export_for_deployment=False` saves the whole program instead, as fluid did: `model_filename` (default
+    `__model__`) + ".main_program" and every persistable variable (`save_persistables`; one file each
+    unless `params_filename`), for re-training; feeds and targets may then be empty. Returns the fetch
+    variable names, as fluid did.
     """
     warn_once(
         "fluid.io.save_inference_model",
@@ -72,6 +75,9 @@ def save_inference_model(
     )
     program = paddle.static.default_main_program() if main_program is None else main_program
     program = getattr(program, "_program", program)  # a CompiledProgram wraps the Program
+    if not export_for_deployment:
+        return _save_full_program(dirname, target_vars, executor, program, model_filename, params_filename,
+                                  program_only)
     feed_vars = _feed_vars(program, feeded_var_names)
     fetch_vars = _as_list(target_vars)
     directory = Path(dirname)
@@ -92,6 +98,117 @@ def save_inference_model(
             atomic_write_bytes(directory / params_name, params.read_bytes())
         atomic_write_bytes(directory / model_name, prefix.with_suffix(".pdmodel").read_bytes())
     return [var.name for var in fetch_vars]
+
+
+def _save_full_program(dirname, target_vars, executor, program, model_filename, params_filename, program_only):
+    """fluid's export_for_deployment=False: the unpruned program (MODEL.main_program) and its persistables."""
+    directory = _output_dir(dirname, "save_inference_model")
+    name = Path(model_filename).name if model_filename else FLUID1_MODEL_FILENAME
+    atomic_write_bytes(directory / f"{name}.main_program", program.desc.serialize_to_string())
+    if not program_only:
+        save_persistables(executor, str(directory), program,
+                          Path(params_filename).name if params_filename else None)
+    return [var.name for var in _as_list(target_vars) if var is not None]
+
+
+def _output_dir(dirname, caller: str) -> Path:
+    directory = Path(dirname)
+    if directory.exists() and not directory.is_dir():
+        raise ModelError(f"{caller}: {directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _program_or_default(main_program, caller: str):
+    program = paddle.static.default_main_program() if main_program is None else main_program
+    program = getattr(program, "_program", program)
+    if not isinstance(program, paddle.static.Program):
+        raise FluidArgumentError(f"{caller}: main_program should be a Program, got {type(main_program).__name__}")
+    return program
+
+
+def is_parameter(var):
+    """fluid.io.is_parameter: is `var` a trainable parameter (weights, biases, batch-norm scale/shift)?"""
+    return isinstance(var, paddle.base.framework.Parameter)
+
+
+def is_persistable(var):
+    """fluid.io.is_persistable: parameters plus the other state kept across runs (moments, running means, LR)."""
+    kind = paddle.base.core.VarDesc.VarType
+    if var.desc.type() in (kind.FEED_MINIBATCH, kind.FETCH_LIST, kind.READER):
+        return False
+    return var.persistable
+
+
+def save_vars(executor, dirname, main_program=None, vars=None, predicate=None, filename=None):
+    """fluid.io.save_vars: `vars` (or those of `main_program` passing `predicate`) into `dirname`.
+
+    One file per variable, named by the variable, unless `filename` (then one combined file): fluid 1.8's
+    layout, which 1.8.5's load_vars reads back.
+    """
+    program = _program_or_default(main_program, "save_vars")
+    directory = _output_dir(dirname, "save_vars")
+    if vars is None:
+        vars = [var for var in program.list_vars() if predicate is None or predicate(var)]
+    if not vars:
+        return
+    # The scratch directory keeps a half-written set of files from replacing good ones.
+    with tempfile.TemporaryDirectory(prefix=".save_vars.tmp-", dir=directory) as scratch:
+        paddle.static.io.save_vars(executor, scratch, main_program=program, vars=list(vars),
+                                   filename=filename)
+        for written in sorted(Path(scratch).rglob("*")):
+            if written.is_file():
+                target = directory / written.relative_to(scratch)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(target, written.read_bytes())
+
+
+def save_params(executor, dirname, main_program=None, filename=None):
+    """fluid.io.save_params: the parameters only (no optimizer moments): enough to predict, not to resume."""
+    warn_once("fluid.io.save_params", "use paddle.static.save(program, path) (writes PATH.pdparams)")
+    save_vars(executor, dirname, main_program, predicate=is_parameter, filename=filename)
+
+
+def save_persistables(executor, dirname, main_program=None, filename=None):
+    """fluid.io.save_persistables: every persistable variable (to resume training)."""
+    warn_once("fluid.io.save_persistables", "use paddle.static.save(program, path) (PATH.pdparams + .pdopt)")
+    save_vars(executor, dirname, main_program, predicate=is_persistable, filename=filename)
+
+
+def load_vars(executor, dirname, main_program=None, vars=None, predicate=None, filename=None):
+    """fluid.io.load_vars: read what save_vars (ours or fluid 1.x's) wrote into the current scope."""
+    program = _program_or_default(main_program, "load_vars")
+    directory = Path(dirname)
+    if not directory.is_dir():
+        raise ModelError(f"load_vars: {directory} is not a directory")
+    if vars is None:
+        vars = [var for var in program.list_vars() if predicate is None or predicate(var)]
+    vars = list(vars)
+    if filename is None:
+        missing = [var.name for var in vars if not (directory / var.name).is_file()]
+        if missing:
+            raise ModelError(f"load_vars: {directory} has no file for variable(s) {', '.join(missing[:5])}")
+    elif not (directory / filename).is_file():
+        raise ModelError(f"load_vars: {directory / filename} not found")
+    if not vars:
+        return
+    try:
+        paddle.static.io.load_vars(executor, str(directory), main_program=program, vars=vars, filename=filename)
+    except Exception as exc:  # noqa: BLE001 - Paddle reports bad files as assorted C++ errors
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"load_vars: cannot load from {directory}: {detail}") from exc
+
+
+def load_params(executor, dirname, main_program=None, filename=None):
+    """fluid.io.load_params: the parameters save_params wrote."""
+    warn_once("fluid.io.load_params", "use paddle.static.load(program, path, executor)")
+    load_vars(executor, dirname, main_program, predicate=is_parameter, filename=filename)
+
+
+def load_persistables(executor, dirname, main_program=None, filename=None):
+    """fluid.io.load_persistables: every persistable variable save_persistables wrote."""
+    warn_once("fluid.io.load_persistables", "use paddle.static.load(program, path, executor)")
+    load_vars(executor, dirname, main_program, predicate=is_persistable, filename=filename)
 
 
 @contextlib.contextmanager
@@ -159,21 +276,15 @@ def load_inference_model(dirname, executor, model_filename=None, params_filename
         raise ModelError(f"load_inference_model: cannot load {model_path}: {detail}") from exc
 
 
+from .reader import DataLoader, PyReader  # noqa: E402 (fluid 1.8 exported them from fluid.io)
+
 __getattr__ = module_getattr(
     "fluid.io",
     {
-        "save_params": "paddle.static.save(program, path) (writes PATH.pdparams)",
-        "load_params": "paddle.static.load(program, path, executor)",
-        "save_persistables": "paddle.static.save(program, path)",
-        "load_persistables": "paddle.static.load(program, path, executor)",
-        "save_vars": "paddle.static.save(program, path)",
-        "load_vars": "paddle.static.load(program, path, executor, var_list=...)",
         "save": "paddle.static.save",
         "load": "paddle.static.load",
         "load_program_state": "paddle.static.load_program_state",
         "set_program_state": "paddle.static.set_program_state",
-        "PyReader": "paddle.io.DataLoader",
-        "DataLoader": "paddle.io.DataLoader",
         "batch": "paddle.batch",
         "shuffle": "paddle.reader.shuffle",
         "buffered": "paddle.reader.buffered",

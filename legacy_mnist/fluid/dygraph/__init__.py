@@ -6,19 +6,26 @@ to static mode afterwards. The layers are `paddle.nn` layers taking fluid's argu
 from __future__ import annotations
 
 from .._compat import module_getattr
+from . import parallel
 from .base import guard, no_grad, to_variable
 from .checkpoint import load_dygraph, save_dygraph
 from .nn import BatchNorm, Conv2D, Layer, Linear, Pool2D
+from .parallel import DataParallel, Env, ParallelStrategy, prepare_context
 
 __all__ = [
     "BatchNorm",
     "Conv2D",
+    "DataParallel",
+    "Env",
     "Layer",
     "Linear",
+    "ParallelStrategy",
     "Pool2D",
     "guard",
     "load_dygraph",
     "no_grad",
+    "parallel",
+    "prepare_context",
     "save_dygraph",
     "to_variable",
 ]
@@ -39,8 +46,6 @@ __getattr__ = module_getattr(
         "jit": "paddle.jit",
         "TracedLayer": "paddle.jit.to_static + paddle.jit.save",
         "ProgramTranslator": "paddle.jit.to_static",
-        "DataParallel": "paddle.DataParallel",
-        "prepare_context": "paddle.distributed.init_parallel_env",
         "enabled": "paddle.in_dynamic_mode",
         "learning_rate_scheduler": "paddle.optimizer.lr",
         "NoamDecay": "paddle.optimizer.lr.NoamDecay",

@@ -11,6 +11,32 @@ from .._compat import FluidArgumentError, legacy_paddle, module_getattr, warn_on
 paddle = legacy_paddle()
 
 no_grad = paddle.no_grad
+_MARK = "_legacy_mnist_one_element"
+
+
+def restore_one_element_conversions() -> None:
+    """float()/int() of a one-element Tensor of any rank, as fluid 1.8's VarBase converted it.
+
+    fluid's mean/accuracy have shape [1] (kept here); Paddle 3.3.1 converts through `float(np.array(t))`,
+    which numpy 2.4 refuses for arrays of ndim > 0, so the dygraph tutorials' `float(avg_loss)` would stop.
+    Other tensors keep Paddle's own conversion (and its error).
+    """
+    tensor = paddle.Tensor
+    for name, convert in (("__float__", float), ("__int__", int)):
+        original = getattr(tensor, name)
+        if getattr(original, _MARK, False):
+            continue
+
+        def method(self, _original=original, _convert=convert):
+            if len(self.shape) > 0 and self.size == 1:
+                return _convert(self.numpy().reshape(-1)[0])
+            return _original(self)
+
+        setattr(method, _MARK, True)
+        setattr(tensor, name, method)
+
+
+restore_one_element_conversions()
 
 
 @contextlib.contextmanager

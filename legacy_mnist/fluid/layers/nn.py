@@ -1,17 +1,17 @@
-"""`fluid.layers`: the static-graph layers of the recognize-digits tutorials, on `paddle.static` (legacy IR).
+"""`fluid.layers.nn`: the network layers of the recognize-digits tutorials, on `paddle.static` (legacy IR).
 
-Not run directly; use `import legacy_mnist.fluid as fluid` and call `fluid.layers.fc(...)` as the book did.
+Not run directly; use `import legacy_mnist.fluid as fluid` and call `fluid.layers.fc(...)` as the book did
+(or `from legacy_mnist.fluid.layers.nn import fc`, where fluid 1.8 defined it).
 Each function keeps fluid's signature and semantics; where the modern call differs in a way that changes a
 port (renamed keywords, other defaults, another output shape) it warns once with the modern spelling.
 """
 from __future__ import annotations
 
-from ._compat import FluidArgumentError, legacy_paddle, module_getattr, paddle_deprecations_hidden, warn_once
+from .._compat import FluidArgumentError, legacy_paddle, module_getattr, paddle_deprecations_hidden, warn_once
+from ._hints import REPLACEMENTS
 
 paddle = legacy_paddle()
 F = paddle.nn.functional
-
-_IGNORE_INDEX = -100  # fluid's kIgnoreIndex
 
 
 def _static_only(name: str) -> None:
@@ -22,31 +22,6 @@ def _static_only(name: str) -> None:
         )
 
 
-def data(name, shape, append_batch_size=True, dtype="float32", lod_level=0, type=None, stop_gradient=True):
-    """fluid.layers.data: a feed variable; prepends a batch dimension (-1) unless told not to.
-
-    As in fluid, any None or negative entry in `shape` switches `append_batch_size` off, and the fed data's
-    shape is not checked against `shape` (fluid.data, by contrast, checks it).
-    """
-    _static_only("data")
-    warn_once(
-        "fluid.layers.data",
-        "paddle.static.data does not prepend a batch dimension; write it out: "
-        "paddle.static.data(name, shape=[None] + shape, dtype=dtype)",
-    )
-    shape = list(shape)
-    for i, dim in enumerate(shape):
-        if dim is None:
-            shape[i] = -1
-            append_batch_size = False
-        elif dim < 0:
-            append_batch_size = False
-    if append_batch_size:
-        shape = [-1] + shape
-    var = paddle.static.data(name=name, shape=shape, dtype=dtype, lod_level=lod_level)
-    var.desc.set_need_check_feed(False)
-    var.stop_gradient = stop_gradient
-    return var
 
 
 def fc(input, size, num_flatten_dims=1, param_attr=None, bias_attr=None, act=None, is_test=False, name=None):
@@ -69,39 +44,19 @@ def fc(input, size, num_flatten_dims=1, param_attr=None, bias_attr=None, act=Non
         )
 
 
-def cross_entropy(input, label, soft_label=False, ignore_index=_IGNORE_INDEX):
-    """fluid.layers.cross_entropy: -log(input[label]) per example, shape [N, 1]; `input` holds probabilities."""
-    warn_once(
-        "fluid.layers.cross_entropy",
-        "paddle.nn.functional.cross_entropy expects logits and averages by default; for fluid's "
-        "probabilities-in, per-example-out behaviour write paddle.nn.functional.cross_entropy(input, label, "
-        "soft_label=soft_label, ignore_index=ignore_index, use_softmax=False, reduction='none')",
-    )
-    return F.cross_entropy(
-        input, label, soft_label=soft_label, ignore_index=ignore_index, use_softmax=False, reduction="none"
-    )
 
 
 def mean(x, name=None):
-    """fluid.layers.mean: the mean of all elements (a 0-D tensor now; fluid's had shape [1])."""
+    """fluid.layers.mean: the mean of all elements, shape [1] as in fluid (paddle.mean's is 0-D)."""
     warn_once(
         "fluid.layers.mean",
-        "use paddle.mean(x); it returns a 0-D tensor where fluid's had shape [1], so a fetched value is a "
-        "0-d array: read it with float(v) or v.item(), not v[0]",
+        "use paddle.mean(x); it returns a 0-D tensor where fluid's (and this one) had shape [1], so a fetched "
+        "value is a 0-d array there: read it with float(v) or v.item(), not v[0]",
     )
-    return paddle.mean(x, name=name)
+    # fluid's mean op wrote shape [1]; keep it, so a dygraph `loss.numpy()` prints `[0.3]` as it did
+    return paddle.reshape(paddle.mean(x, name=name), [1])
 
 
-def accuracy(input, label, k=1, correct=None, total=None):
-    """fluid.layers.accuracy: top-k accuracy of `input` (scores, [N, C]) against `label` ([N, 1] int64)."""
-    warn_once(
-        "fluid.layers.accuracy",
-        "use paddle.static.accuracy(input, label, k) (paddle.metric.accuracy in dygraph); it returns a 0-D "
-        "tensor where fluid's had shape [1]: read a fetched value with float(v), not v[0]",
-    )
-    if paddle.in_dynamic_mode():
-        return paddle.metric.accuracy(input, label, k=k, correct=correct, total=total)
-    return paddle.static.accuracy(input, label, k=k, correct=correct, total=total)
 
 
 def batch_norm(
@@ -274,51 +229,19 @@ def reshape(x, shape, actual_shape=None, act=None, inplace=False, name=None):
     return out
 
 
-# Uncovered names the tutorials' neighbours used, with the modern call a porter should reach for.
-_REPLACEMENTS = {
-    "lstm": "paddle.nn.LSTM",
-    "dynamic_lstm": "paddle.nn.LSTM",
-    "dynamic_lstmp": "paddle.nn.LSTM(proj_size=...)",
-    "gru_unit": "paddle.nn.GRUCell",
-    "dynamic_gru": "paddle.nn.GRU",
-    "embedding": "paddle.static.nn.embedding (or paddle.nn.Embedding)",
-    "relu": "paddle.nn.functional.relu",
-    "sigmoid": "paddle.nn.functional.sigmoid",
-    "tanh": "paddle.tanh",
-    "softmax": "paddle.nn.functional.softmax",
-    "log_softmax": "paddle.nn.functional.log_softmax",
-    "softmax_with_cross_entropy": "paddle.nn.functional.softmax_with_cross_entropy",
-    "square_error_cost": "paddle.nn.functional.square_error_cost",
-    "concat": "paddle.concat",
-    "flatten": "paddle.flatten",
-    "transpose": "paddle.transpose",
-    "matmul": "paddle.matmul",
-    "mul": "paddle.matmul",
-    "elementwise_add": "paddle.add",
-    "elementwise_sub": "paddle.subtract",
-    "elementwise_mul": "paddle.multiply",
-    "elementwise_div": "paddle.divide",
-    "reduce_mean": "paddle.mean",
-    "reduce_sum": "paddle.sum",
-    "reduce_max": "paddle.max",
-    "argmax": "paddle.argmax",
-    "topk": "paddle.topk",
-    "one_hot": "paddle.nn.functional.one_hot",
-    "cast": "paddle.cast",
-    "fill_constant": "paddle.full",
-    "create_parameter": "paddle.static.create_parameter",
-    "conv2d_transpose": "paddle.static.nn.conv2d_transpose",
-    "pool3d": "paddle.nn.functional.max_pool3d / avg_pool3d",
-    "img_conv_group": "fluid.nets.img_conv_group",
-    "py_reader": "paddle.io.DataLoader",
-    "create_py_reader_by_data": "paddle.io.DataLoader",
-    "double_buffer": "paddle.io.DataLoader",
-    "read_file": "paddle.io.DataLoader",
-    "sequence_conv": "nothing: LoD sequences were removed; pad the batch and use paddle.nn.Conv1D",
-    "sequence_pool": "nothing: LoD sequences were removed; pad the batch and reduce with a mask",
-    "exponential_decay": "paddle.optimizer.lr.ExponentialDecay",
-    "piecewise_decay": "paddle.optimizer.lr.PiecewiseDecay",
-    "Print": "paddle.static.Print",
-}
+def relu(x, name=None):
+    """fluid.layers.relu: max(x, 0)."""
+    return F.relu(x, name=name)
 
-__getattr__ = module_getattr("fluid.layers", _REPLACEMENTS)
+
+def softmax(input, use_cudnn=False, name=None, axis=-1):
+    """fluid.layers.softmax: softmax over `axis` (default the last)."""
+    return F.softmax(input, axis=axis, name=name)
+
+
+def log(x, name=None):
+    """fluid.layers.log: the natural logarithm."""
+    return paddle.log(x, name=name)
+
+
+__getattr__ = module_getattr("fluid.layers.nn", REPLACEMENTS)
