@@ -5,6 +5,9 @@ An export directory holds one of:
   model.pdmodel + model.pdiparams   legacy IR (the default; loads in Paddle 2.x and 3.x)
   model.json    + model.pdiparams   PIR (Paddle 3.x only)
   model.onnx                        ONNX (from `python -m legacy_mnist.export --onnx`)
+  __model__ + one file per variable fluid 1.x's save_inference_model (legacy IR, e.g. Paddle 1.8.5)
+  model + params, __model__ + __params__, __model_combined__ + __params_combined__
+                                    fluid 1.x with model_filename/params_filename (combined parameters)
 Paddle 3.x's `load_inference_model` only looks for the format of the IR that is active, so the format is
 decided here from the files and the loader switches IR to match.
 """
@@ -28,6 +31,9 @@ class ModelFiles:
     format: str  # one of FORMATS
     model: Path  # the .pdmodel, .json or .onnx file
     params: Path | None  # the .pdiparams file (None for ONNX, whose weights are inside)
+    # "combined": one parameter file; "separate": fluid 1.x's one file per variable, named after it, in
+    # `params` (the directory) - model_reading joins them, in name order, into the combined form
+    layout: str = "combined"
 
     @property
     def prefix(self) -> Path:
@@ -52,8 +58,28 @@ def _paddle_files(model: Path) -> ModelFiles:
     return ModelFiles(_SUFFIX_FORMAT[model.suffix], model, params)
 
 
+FLUID1_PROGRAM = "__model__"
+FLUID1_COMBINED = (("__model__", "__params__"), ("model", "params"), ("__model_combined__", "__params_combined__"))
+
+
+def _fluid1_files(directory: Path, program_name: str | None = None) -> ModelFiles | None:
+    """A fluid 1.x export in `directory` (the combined pairs first, then `__model__` + one file per variable)."""
+    for model_name, params_name in FLUID1_COMBINED:
+        if program_name not in (None, model_name):
+            continue
+        if (directory / model_name).is_file() and (directory / params_name).is_file():
+            return ModelFiles("legacy", directory / model_name, directory / params_name)
+    if program_name in (None, FLUID1_PROGRAM) and (directory / FLUID1_PROGRAM).is_file():
+        return ModelFiles("legacy", directory / FLUID1_PROGRAM, directory, layout="separate")
+    return None
+
+
 def _from_file(path: Path) -> ModelFiles:
     suffix = path.suffix.lower()
+    if not suffix and path.name in {name for name, _ in FLUID1_COMBINED}:
+        files = _fluid1_files(path.parent, path.name)
+        if files is not None:
+            return files
     if suffix == ".onnx":
         return ModelFiles("onnx", path, None)
     if suffix in (".pdmodel", ".json"):
@@ -101,11 +127,9 @@ def _from_directory(directory: Path, kind: str | None) -> ModelFiles:
         raise ModelError(f"{directory}: only an ONNX model here; it runs only on the onnx backend (--backend onnx)")
     if any((directory / name / "meta.json").is_file() for name in ("last", "best")):
         raise ModelError(f"{directory}: {_CHECKPOINT_HINT}")
-    if (directory / "__model__").is_file():
-        raise ModelError(
-            f"{directory}: fluid 1.x export (__model__ + one file per variable) is not supported; "
-            "re-export it with paddle.static.save_inference_model"
-        )
+    fluid1 = _fluid1_files(directory) if kind != "onnx" else None
+    if fluid1 is not None:
+        return fluid1
     raise ModelError(
         f"{directory}: no exported model here (expected model.pdmodel + model.pdiparams, "
         "model.json + model.pdiparams, or model.onnx)"

