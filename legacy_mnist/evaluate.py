@@ -3,6 +3,7 @@
 Run:  python -m legacy_mnist.evaluate --model-dir inference_model/cnn --plot confusion.png \
           --misclassified wrong.png --samples samples.png [--format json]
       python -m legacy_mnist.evaluate --photos 500 --preprocess book   (test digits rendered as photos)
+      python -m legacy_mnist.evaluate --photos 350 --photo-set paper   (ruled/squared paper, shadows, inks)
       python -m legacy_mnist.evaluate --uci          (UCI's 8x8 digits of other writers, upscaled)
 
 Reads only the exported files (like `infer`). By default the MNIST test split goes straight to the model
@@ -93,14 +94,22 @@ def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, batch_size: i
     return summarize(labels, predict_arrays(model, images, batch_size))
 
 
-def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess: str, seed: int = 0):
-    """Render `count` digits as photos, preprocess them: (uint8 [N, 28, 28], labels, readable mask)."""
+PHOTO_SETS = ("photos", "paper")  # legacy_mnist.synthetic's digit sets (numbers: evaluate_numbers)
+
+
+def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess: str, seed: int = 0,
+                 photo_set: str = "photos"):
+    """Render `count` digits as photos (`photo_set` photos: file formats; paper: notebook paper, shadows,
+    inks), preprocess them: (uint8 [N, 28, 28], labels, readable mask)."""
     from PIL import Image
 
     from .preprocess import NoDigitError, preprocess_image
-    from .synthetic import make_photo_set
+    from .synthetic import make_paper_set, make_photo_set
 
-    photos = make_photo_set(images, labels, count, seed)
+    if photo_set == "paper":
+        photos = make_paper_set(images, labels, count, seed)
+    else:
+        photos = make_photo_set(images, labels, count, seed)
     pixels = np.zeros((len(photos), 28, 28), dtype=np.uint8)
     readable = np.ones(len(photos), dtype=bool)
     for index, photo in enumerate(photos):
@@ -109,7 +118,7 @@ def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess:
                 pixels[index] = preprocess_image(image, preprocess)
             except NoDigitError:
                 readable[index] = False
-    return pixels, np.array([p.label for p in photos], dtype=np.int64), readable
+    return pixels, np.array([int(p.label) for p in photos], dtype=np.int64), readable
 
 
 def uci_inputs(preprocess: str, log=lambda line: None):
@@ -254,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
     parser.add_argument("--photos", type=int, default=0,
                         help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")
+    parser.add_argument("--photo-set", choices=PHOTO_SETS, default="photos",
+                        help="what --photos renders: photos (file formats, plain paper) or paper (ruled and "
+                             "squared paper, shadow edges, light gradients, coloured ink, blue pen, pencil) "
+                             "(default: photos)")
     parser.add_argument("--uci", action="store_true",
                         help="evaluate on UCI's 1,797 8x8 digits (scikit-learn's copy, fetched once with pip "
                              "download) upscaled to 32x32 paper images (default: off)")
@@ -300,10 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = summarize(labels, predict_arrays(model, images, args.batch_size), readable)
         meta["data"] = f"UCI 8x8 digits, {len(labels)} images upscaled to 32x32, preprocess {args.preprocess}"
     elif args.photos:
-        images, labels, readable = photo_inputs(images, labels, args.photos, args.preprocess, args.seed)
+        images, labels, readable = photo_inputs(images, labels, args.photos, args.preprocess, args.seed,
+                                                args.photo_set)
         probs = predict_arrays(model, images, args.batch_size)
         result = summarize(labels, probs, readable)
-        meta["data"] = f"{len(labels)} MNIST test digits rendered as photos (seed {args.seed}), preprocess {args.preprocess}"
+        kind = "photos" if args.photo_set == "photos" else "pages of notebook paper"
+        meta["data"] = (f"{len(labels)} MNIST test digits rendered as {kind} (seed {args.seed}), "
+                        f"preprocess {args.preprocess}")
     else:
         result = evaluate(model, images, labels, args.batch_size)
         meta["data"] = f"MNIST test, {len(labels)} images"
