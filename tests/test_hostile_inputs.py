@@ -298,8 +298,9 @@ def test_sigterm_during_infer_stops_between_rows_with_one_line(tiny_exports, tmp
     for index in range(600):
         Image.fromarray(np.asarray(tiny_exports.images[index % 50])).save(tmp_path / f"{index:04d}.png")
     env = {k: v for k, v in ENV.items() if k != "PYTHONUNBUFFERED"}
-    for signum, code, line in ((signal.SIGTERM, 143, "error: terminated by SIGTERM"), (signal.SIGINT, 130, "error: interrupted")):
-        proc = subprocess.Popen(command("infer", "-q", "--model-dir", tiny_exports.legacy, "--format", "csv",
+    for signum, code, line in ((signal.SIGTERM, 143, "error: terminated by SIGTERM"),
+                               (signal.SIGINT, 130, "error: interrupted")):
+        proc = subprocess.Popen(command("infer", "--model-dir", tiny_exports.legacy, "--format", "csv",
                                         "--batch-size", "8", tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, env=env, cwd=REPO)
         first = [proc.stdout.readline() for _ in range(4)]
@@ -553,12 +554,14 @@ def test_gzip_bombs_fifos_and_devices_as_data_files(tmp_path):
              "try: load_split('train', sys.argv[1], log=lambda line: None)\n"
              "except BaseException as exc: print(type(exc).__name__, exc)\n")
     results = run_all({name: measured([sys.executable, "-c", probe, str(path)]) for name, (path, _) in cases.items()},
-                      env=ENV, timeout=60)
+                      env=ENV, timeout=60, hang_is_a_result=True)
+
     def check(name, done):
-        lines = done.stdout.strip().splitlines() or ["(nothing)"]
-        assert done.returncode == 0 and lines[0].startswith("DataError") and cases[name][1] in lines[0], lines[0][:200]
+        assert not isinstance(done, subprocess.TimeoutExpired), "hung (no answer in 60 s)"
         peak = peak_rss_mib(done.stderr)
         assert peak < 250, f"peak {peak:.0f} MiB"  # MNIST's 47 MB at most, never the bomb's 384
+        lines = done.stdout.strip().splitlines() or ["(nothing)"]
+        assert done.returncode == 0 and lines[0].startswith("DataError") and cases[name][1] in lines[0], lines[0][:200]
 
     each_case(results, check)
 
@@ -570,8 +573,6 @@ def _repeated_gzip(head: bytes, piece: bytes, total: int) -> bytes:
 
 
 def test_aistudio_json_is_bounded_by_its_layout(tmp_path, monkeypatch):
-    from legacy_mnist.dataset import aistudio_stream
-
     def write(name: str, text: bytes) -> Path:
         (tmp_path / name).write_bytes(gzip.compress(text, 1))
         return tmp_path / name
@@ -580,6 +581,8 @@ def test_aistudio_json_is_bounded_by_its_layout(tmp_path, monkeypatch):
     endless = write("endless.json.gz", b"[[[[" + b"0," * (4 << 20))  # one 'image' of 4 million numbers
     with pytest.raises(DataError, match="every image must be a list of 784 numbers"):
         load_split("train", endless, log=lambda line: None)
+    from legacy_mnist.dataset import aistudio_stream
+
     monkeypatch.setattr(aistudio_stream, "MAX_IMAGES", 50)  # MNIST's 70,000, scaled down for the test's sake
     too_many = write("many.json.gz", ("[[[" + ",".join([image] * 51) + "],[" + ",".join(["1"] * 51)
                                       + "]],[[],[]],[[],[]]]").encode())
