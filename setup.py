@@ -10,6 +10,7 @@ BENCH = ["torch==2.13.0", "onnxruntime>=1.16", "paddle2onnx==2.1.0"]  # python -
 # train --visualdl. Measured beside paddlepaddle 3.3.1: it changes no installed version (protobuf, numpy, pillow
 # stay), adding pandas, psutil, Flask-Babel, bce-python-sdk and a few smaller packages.
 VISUALDL = ["visualdl==2.5.3"]
+OPENVINO = ["openvino==2026.4.0"]  # infer --backend openvino (reads our .pdmodel through its Paddle frontend)
 
 
 setup(
@@ -37,8 +38,9 @@ setup(
         "onnx": ONNX,
         "bench": BENCH,
         "visualdl": VISUALDL,
+        "openvino": OPENVINO,
         # Everything the test suite runs against, so that no test ever installs a package at run time.
-        "test": ["pytest>=7", *ONNX, *BENCH, *VISUALDL],
+        "test": ["pytest>=7", *ONNX, *BENCH, *VISUALDL, *OPENVINO],
     },
     entry_points={
         "console_scripts": [

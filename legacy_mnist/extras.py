@@ -1,6 +1,7 @@
 """Optional packages and the setup.py extra that installs each: a missing one is a one-line error naming it.
 
-Not run directly; `bench` (PyTorch), `export --onnx` and `infer --backend onnx` (ONNX Runtime, paddle2onnx)
+Not run directly; `bench` (PyTorch), `export --onnx` and `infer --backend onnx` (ONNX Runtime, paddle2onnx),
+`infer --backend openvino` (OpenVINO)
 and `train --visualdl` call `require` before they import the package. Nothing here installs anything.
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ OPTIONAL = {
     "torch": ("bench", "torch==2.13.0"),
     "onnxruntime": ("onnx", "onnxruntime>=1.16"),
     "paddle2onnx": ("onnx", "paddle2onnx==2.1.0"),
+    "openvino": ("openvino", "openvino==2026.4.0"),
     "visualdl": ("visualdl", "visualdl==2.5.3"),
 }
 

@@ -5,8 +5,8 @@ Run:  python -m legacy_mnist.infer photo.jpg scans/ 'more/*.png'  [--format csv|
       python -m legacy_mnist.infer --demo        (a few MNIST test digits, written as PNG files first)
 
 The model is read only from its exported files (model.pdmodel + model.pdiparams, model.json +
-model.pdiparams, or model.onnx) and run by Paddle's Executor (default), the Paddle Inference predictor,
-or ONNX Runtime. Input contract: `img`, float32 [N, 1, 28, 28] in [-1, 1]; output: softmax [N, 10].
+model.pdiparams, or model.onnx) and run by OpenVINO, the Paddle Inference predictor, ONNX Runtime or
+Paddle's Executor (legacy_mnist/backends.py): by default the fastest one installed. Input contract: `img`, float32 [N, 1, 28, 28] in [-1, 1]; output: softmax [N, 10].
 Exit status: 0 all files predicted, 1 some file failed (each reported on its own line), 2 bad arguments
 or model.
 """
@@ -27,227 +27,24 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .backends import (BACKENDS, NUM_CLASSES, OPTIONAL_MODULE, RUNS_FORMAT, ExecutorModel, Model,  # noqa: F401
+                       OnnxModel, OpenVinoModel, PredictorModel, create_model, default_backend, installed)
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
-from .extras import require
-from .input_checks import check_threads, is_int, model_input
+from .extras import missing_message
+from .input_checks import check_threads, is_int
 from .interrupts import RowGuard
-from .model_files import DEFAULT_MODEL_NAME, ModelChoice, ModelFiles, find_model_files, resolve_model
-from .model_reading import VettedModel, read_vetted
-from .normalize import IMAGE_SHAPE, to_model_input
-from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard, quiet_paddle_logger
+from .model_files import DEFAULT_MODEL_NAME, ModelFiles, find_model_files, resolve_model
+from .model_reading import read_vetted
+from .normalize import to_model_input
+from .paddle_env import configure_logging, import_paddle
 from .image_files import first_line
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
 from .spreadsheet import cell
 
-BACKENDS = ("executor", "predictor", "onnx")
-MKLDNN_CACHE_SHAPES = 8
 OUTPUT_FORMATS = ("text", "csv", "json")
-INPUT_NAME = "img"
-NUM_CLASSES = 10
 DEFAULT_BATCH_SIZE = 64  # images held in memory at once while predicting a long list of files
 DEMO_COUNT = 10
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".pnm")
-
-
-def _one_line(exc: BaseException) -> str:
-    """Paddle's errors span many lines (user-code stack, C++ stack, hints); keep the one that says what."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    named = [line for line in lines if re.match(r"^[A-Z]\w*Error: ", line)]
-    tagged = [line for line in lines if re.match(r"^\([A-Z]\w+\) ", line)]
-    text = (named or tagged or lines or [type(exc).__name__])[0]
-    return text if len(text) <= 240 else text[:237] + "..."
-
-
-# ------------------------------------------------------------------------------------------- backends
-class Model:
-    """An exported digit model behind one backend: `predict(float32 [N, 1, 28, 28]) -> probs [N, 10]`.
-
-    Built from a `VettedModel` (bytes read once, checksummed, program vetted); a model exported with a fixed
-    batch size is fed in chunks of that size, so it answers any number of images.
-    """
-
-    backend = ""
-
-    def __init__(self, vetted: VettedModel):
-        self.vetted = vetted
-        self.files = vetted.files
-        self.fixed_batch = vetted.info.fixed_batch
-        self.choice: ModelChoice | None = None  # how load_model found it (set there)
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        batch = model_input(batch)
-        if batch.shape[0] == 0:
-            return np.zeros((0, NUM_CLASSES), dtype=np.float32)
-        size = self.fixed_batch
-        if size is None:
-            return np.asarray(self._run(batch), dtype=np.float32)
-        chunks = []
-        for start in range(0, len(batch), size):
-            chunk = batch[start : start + size]
-            padded = np.concatenate([chunk, np.zeros((size - len(chunk),) + IMAGE_SHAPE, np.float32)])
-            chunks.append(np.asarray(self._run(padded), dtype=np.float32)[: len(chunk)])
-        return np.concatenate(chunks)
-
-    def _run(self, batch: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def check_contract(self) -> "Model":
-        """Run blank images through the model: a model of another shape fails here, in one line.
-
-        Two images, then one: an export whose program hard-codes a batch of 1 (a `reshape` to [1, 980], as
-        Paddle 1.8's TracedLayer writes) is found here and fed one image at a time from then on.
-        """
-        blank = to_model_input(np.zeros((2, 28, 28), dtype=np.uint8))
-        try:
-            if self.fixed_batch is None:
-                try:
-                    if self.predict(blank).shape != (2, NUM_CLASSES):
-                        raise ValueError("two images in, not two answers out")
-                except Exception:  # noqa: BLE001 - a program that takes one image at a time: fed that way
-                    self.fixed_batch = 1
-            probs = self.predict(blank[:1])
-        except ModelError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - Paddle/ORT raise many types for a broken model
-            raise ModelError(f"{self.files.model}: cannot run the model ({_one_line(exc)})") from None
-        if probs.shape != (1, NUM_CLASSES):
-            raise ModelError(
-                f"{self.files.model}: not an MNIST digit model (output shape {list(probs.shape)}, "
-                f"expected [N, {NUM_CLASSES}])"
-            )
-        if not np.all(np.isfinite(probs)) or abs(float(probs.sum()) - 1.0) > 1e-3:
-            raise ModelError(f"{self.files.model}: output is not softmax probabilities (corrupted parameters?)")
-        return self
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.files.model)!r}, format={self.files.format!r})"
-
-    def describe(self) -> str:
-        """The one stderr line `infer` and `evaluate` print: which model file, format and backend, from where."""
-        where = self.choice.describe() if self.choice is not None else "given with --model-dir"
-        return f"model: {self.files.model} (format {self.files.format}, backend {self.backend}; {where})"
-
-
-class ExecutorModel(Model):
-    """`paddle.static.load_inference_model` + `Executor` in a private Scope, as the book did."""
-
-    backend = "executor"
-
-    def __init__(self, vetted: VettedModel):
-        super().__init__(vetted)
-        files = vetted.files
-        paddle = import_paddle()
-        self._paddle = paddle
-        self._ir = "pir" if files.format == "pir" else "legacy"
-        self._scope = paddle.static.Scope()
-        self._exe = paddle.static.Executor(paddle.CPUPlace())
-        try:
-            with self._guards(), quiet_paddle_logger():
-                if files.format == "legacy":  # from the vetted bytes in memory
-                    self._program, feeds, self._fetches = paddle.static.load_inference_model(
-                        None, self._exe, model_filename=vetted.program, params_filename=vetted.params)
-                else:
-                    with vetted.private_copy() as copy:
-                        self._program, feeds, self._fetches = paddle.static.load_inference_model(
-                            str(copy.prefix), self._exe)
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
-        if list(feeds) != [INPUT_NAME] or len(self._fetches) != 1:
-            raise ModelError(
-                f"{files.model}: not an MNIST digit model (inputs {list(feeds)}, {len(self._fetches)} outputs; "
-                f"expected input '{INPUT_NAME}' and one output)"
-            )
-
-    def _guards(self) -> contextlib.ExitStack:
-        stack = contextlib.ExitStack()
-        stack.enter_context(self._paddle.static.scope_guard(self._scope))
-        stack.enter_context(ir_guard(self._ir))
-        return stack
-
-    def _run(self, batch):
-        with self._guards():
-            (probs,) = self._exe.run(self._program, feed={INPUT_NAME: batch}, fetch_list=self._fetches)
-        return probs
-
-
-class PredictorModel(Model):
-    """The Paddle Inference predictor (`paddle.inference.Config` + `create_predictor`), graph-optimised.
-
-    The default backend: its fused oneDNN kernels answer a batch of 500 about 6x faster than the Executor
-    and one image about 1.5x faster (docs/benchmarks.md). Every core by default, like ONNX Runtime.
-    """
-
-    backend = "predictor"
-
-    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
-        super().__init__(vetted)
-        files = vetted.files
-        # The predictor can crash the process on a damaged program; the Executor's load reports it instead.
-        ExecutorModel(vetted)
-        from paddle import inference
-
-        with contextlib.ExitStack() as stack:
-            if files.format == "legacy":
-                config = inference.Config()
-                config.set_model_buffer(vetted.program, len(vetted.program), vetted.params, len(vetted.params))
-            else:  # the PIR predictor reads files only: a private copy of the vetted bytes
-                copy = stack.enter_context(vetted.private_copy())
-                config = inference.Config(str(copy.model), str(copy.params))
-            self._create(inference, config, threads, verbose)
-
-    def _create(self, inference, config, threads, verbose) -> None:
-        files = self.files
-        config.disable_gpu()
-        if not verbose:
-            config.disable_glog_info()
-        config.set_cpu_math_library_num_threads(threads or available_cores())
-        # oneDNN keeps primitives per input shape; a bound keeps memory flat when batch sizes vary.
-        config.set_mkldnn_cache_capacity(MKLDNN_CACHE_SHAPES)
-        try:
-            with quiet_paddle_logger():
-                self._predictor = inference.create_predictor(config)
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
-        inputs = list(self._predictor.get_input_names())
-        if inputs != [INPUT_NAME]:
-            raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, expected '{INPUT_NAME}')")
-        self._input = self._predictor.get_input_handle(INPUT_NAME)
-        self._output = self._predictor.get_output_handle(self._predictor.get_output_names()[0])
-
-    def _run(self, batch):
-        self._input.reshape(list(batch.shape))
-        self._input.copy_from_cpu(batch)
-        self._predictor.run()
-        return self._output.copy_to_cpu()
-
-
-class OnnxModel(Model):
-    """ONNX Runtime on the CPU, for a model converted with `python -m legacy_mnist.export --onnx`."""
-
-    backend = "onnx"
-
-    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
-        super().__init__(vetted)
-        files = vetted.files
-        require("onnxruntime", "the onnx backend", ModelError)
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 0 if verbose else 3
-        if threads:
-            options.intra_op_num_threads = threads
-        try:
-            with quiet_paddle_logger():
-                self._session = onnxruntime.InferenceSession(vetted.program, options,
-                                                             providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"{files.model}: cannot load ({_one_line(exc)})") from None
-        inputs = [i.name for i in self._session.get_inputs()]
-        if inputs != [INPUT_NAME]:
-            raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, expected '{INPUT_NAME}')")
-
-    def _run(self, batch):
-        return self._session.run(None, {INPUT_NAME: batch})[0]
 
 
 def load_model(
@@ -257,32 +54,44 @@ def load_model(
     name: str | None = None,
     threads: int | None = None,
     verbose: bool = False,
+    images: int | None = None,
 ) -> Model:
     """Load an export (directory or model file) behind `backend`; without `model_dir`, the model `name`
     (default cnn): ./inference_model/<name>/ when it holds an export, else the shipped one.
 
-    `backend` None picks ONNX Runtime for an .onnx file and the Paddle Inference predictor otherwise. Raises ModelError
-    (one line) for a missing/incomplete/corrupt export or a model that does not honour the contract.
+    `backend` None picks the fastest installed backend that runs the file's format, for requests of `images`
+    images (1: one image; None or more: batches), by the measured ranking `backends.DEFAULT_ORDER`
+    (docs/benchmarks.md); when that one cannot read the export, the next one. Raises ModelError (one line)
+    for a missing/incomplete/corrupt export, a model that does not honour the contract, or a backend whose
+    optional runtime is not installed (naming the extra).
     """
     if backend is not None and backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend is not None and not installed(backend):
+        raise ModelError(missing_message(OPTIONAL_MODULE[backend], f"the {backend} backend"))
     configure_logging(verbose)
     choice = resolve_model(model_dir, name)
-    kind = None if backend is None else ("onnx" if backend == "onnx" else "paddle")
+    kind = {None: None, "onnx": "onnx", "openvino": None}.get(backend, "paddle")
     threads = check_threads(threads, "threads")
     files = find_model_files(choice.path, kind)
     if files.format == "pir":
         _require_paddle3(files)
     vetted = read_vetted(files)  # first: bytes read once, checksummed and vetted before any native code
-    backend = backend or ("onnx" if files.format == "onnx" else "predictor")
-    if backend == "executor":
-        model: Model = ExecutorModel(vetted)
-    elif backend == "predictor":
-        model = PredictorModel(vetted, threads, verbose)
+    if backend is not None:
+        candidates = [backend]
     else:
-        model = OnnxModel(vetted, threads, verbose)
-    model.choice = choice
-    return model.check_contract()
+        first = default_backend(files.format, images)
+        candidates = [first] + [b for b in RUNS_FORMAT[files.format] if b != first and installed(b)
+                                and RUNS_FORMAT[files.format].index(b) > RUNS_FORMAT[files.format].index(first)]
+    for index, candidate in enumerate(candidates):
+        try:
+            model = create_model(vetted, candidate, threads, verbose)
+            model.choice = choice
+            return model.check_contract()
+        except ModelError:
+            if index == len(candidates) - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _require_paddle3(files: ModelFiles) -> None:
@@ -580,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="also predict the images in subdirectories of a directory (default: off)")
     add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="how to run the model (default: predictor, or onnx for an .onnx model)")
+                        help="how to run the model: openvino and onnx need their extras (default: the fastest "
+                             "installed for the request: openvino, else predictor, or onnx for an .onnx model)")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
                         help="auto: photos/scans to MNIST-like digits; book: the tutorial's resize (default: auto)")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help="output format (default: text)")
@@ -637,7 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="surrogateescape")
-    model = load_model(args.model_dir, args.backend, name=args.model, threads=args.threads, verbose=paddle_logs)
+    model = load_model(args.model_dir, args.backend, name=args.model, threads=args.threads, verbose=paddle_logs,
+                       images=1 if _one_image(args) else None)
     guard = RowGuard().install()  # after Paddle's import, whose own SIGTERM handler prints a C++ stack
     report_model(model, args.quiet)
     with tempfile.TemporaryDirectory(prefix="legacy_mnist_demo_") as tmp:
@@ -655,6 +466,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failed and args.format == "text":
         print(f"{failed} of {total} inputs failed", file=sys.stderr)
     return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _one_image(args) -> bool:
+    """Whether this run predicts one image (one file or standard input): the default backend is ranked for it."""
+    if args.demo or len(args.inputs) != 1:
+        return False
+    return args.inputs[0] == STDIN or os.path.isfile(args.inputs[0])
 
 
 def cli() -> int:

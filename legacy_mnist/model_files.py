@@ -124,7 +124,7 @@ def _from_directory(directory: Path, kind: str | None) -> ModelFiles:
     if kind == "onnx" and found:
         raise ModelError(f"{directory}: no .onnx file here (make one with `python -m legacy_mnist.export --onnx`)")
     if kind == "paddle" and found:
-        raise ModelError(f"{directory}: only an ONNX model here; it runs only on the onnx backend (--backend onnx)")
+        raise ModelError(f"{directory}: only an ONNX model here; it runs only on the onnx or openvino backend (--backend onnx)")
     if any((directory / name / "meta.json").is_file() for name in ("last", "best")):
         raise ModelError(f"{directory}: {_CHECKPOINT_HINT}")
     fluid1 = _fluid1_files(directory) if kind != "onnx" else None
@@ -151,7 +151,7 @@ def find_model_files(path: str | Path, kind: str | None = None) -> ModelFiles:
     if kind == "onnx" and files.format != "onnx":
         raise ModelError(f"{path}: the onnx backend needs an .onnx model file")
     if kind == "paddle" and files.format == "onnx":
-        raise ModelError(f"{path}: an .onnx model runs only on the onnx backend (--backend onnx)")
+        raise ModelError(f"{path}: an .onnx model runs only on the onnx or openvino backend (--backend onnx)")
     return files
 
 

@@ -1,0 +1,53 @@
+"""Every backend answers as the Executor does; a missing optional runtime is one line naming its extra.
+
+Run:  python -m pytest -q tests/test_backends.py
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from legacy_mnist import backends
+from legacy_mnist.dataset import load_split
+from legacy_mnist.errors import ModelError
+from legacy_mnist.infer import load_model
+from legacy_mnist.normalize import to_model_input
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return to_model_input(load_split("test", log=lambda line: None).images[:500])
+
+
+@pytest.mark.parametrize("name", ["cnn", "vgg"])
+def test_every_backend_predicts_what_the_executor_does(name, images):
+    reference = load_model(None, "executor", name=name).predict(images)
+    for backend in ("predictor", "openvino"):
+        model = load_model(None, backend, name=name)
+        assert model.backend == backend and f"backend {backend};" in model.describe()
+        batch = model.predict(images)
+        one = np.concatenate([model.predict(images[i:i + 1]) for i in range(0, 500, 25)])
+        assert np.abs(batch - reference).max() <= 1e-5, backend
+        assert np.abs(one - reference[::25]).max() <= 1e-5, backend
+        assert np.array_equal(batch.argmax(1), reference.argmax(1)), backend
+
+
+def test_missing_optional_runtime_is_one_line_naming_the_extra(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    with pytest.raises(ModelError) as excinfo:
+        load_model(None, "openvino")
+    message = str(excinfo.value)
+    assert "\n" not in message and "'openvino' extra" in message and 'pip install ".[openvino]"' in message
+    assert not backends.installed("openvino") and backends.installed("predictor")
+    assert backends.default_backend("onnx") == "onnx"
+
+
+def test_default_backend_is_ranked_per_request_and_named():
+    for images in (1, None):
+        chosen = backends.default_backend("legacy", images)
+        assert chosen == next(b for b in backends.DEFAULT_ORDER["one" if images == 1 else "batch"]
+                              if b in backends.RUNS_FORMAT["legacy"] and backends.installed(b))
+        assert load_model(None, images=images).backend == chosen
