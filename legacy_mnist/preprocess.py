@@ -504,9 +504,9 @@ def page_ink(image: Image.Image) -> PageInk:
     ink, rules, removed = remove_rules(np.clip(signed, 0.0, 1.0), rgb)
     # The paper's texture (grain, JPEG blocks, sensor noise) as seen through the 3x3 blur the ink test uses:
     # a robust spread of the signed map (its paper pixels scatter around 0), rules left out.
-    # Only the darker-than-paper side: ink lies on the other, and fills half of a tight crop.
+    # Only the lighter-than-paper side: ink lies on the other, and fills half of a tight crop.
     # Away from rules and ink (a sharpened or bicubic-scaled picture rings lighter than paper beside strokes).
-    near = _dilate((removed | (signed > 0.25)).astype(np.uint8), 5).astype(bool)
+    near = removed | _dilate((signed > 0.25).astype(np.uint8), 5).astype(bool)
     paper = _box_blur3(np.where(removed, 0.0, signed))[~near]
     lighter = -paper[paper < 0]
     # A tight crop leaves too little paper to judge its texture by: then contrast alone decides.
