@@ -98,25 +98,6 @@ def _image_rows(images: np.ndarray) -> str:
     return ",".join("[" + ",".join([table[p] for p in row]) + "]" for row in images.reshape(len(images), -1).tolist())
 
 
-def aistudio_parts(counts: dict | None = None, data_dir: str | Path | None = None):
-    """The course's three parts from our MNIST: train = training images 0..49,999, val = 50,000..59,999
-    (the order `load_aistudio` maps back), eval = the test set; `counts` takes the first N of each."""
-    from .arrays import load_split
-
-    counts = dict(DEFAULT_COUNTS, **(counts or {}))
-    for name, count in counts.items():
-        if not 0 < count <= DEFAULT_COUNTS[name]:
-            raise DataError(f"--{name} {count}: must be between 1 and {DEFAULT_COUNTS[name]}")
-    quiet = lambda message: None  # noqa: E731
-    train, test = load_split("train", data_dir, log=quiet), load_split("test", data_dir, log=quiet)
-    split = DEFAULT_COUNTS["train"]
-    return {
-        "train": (train.images[:counts["train"]], train.labels[:counts["train"]]),
-        "val": (train.images[split:split + counts["val"]], train.labels[split:split + counts["val"]]),
-        "eval": (test.images[:counts["eval"]], test.labels[:counts["eval"]]),
-    }
-
-
 def write_aistudio(path: str | Path, parts: dict) -> Path:
     """gzip'd JSON [[imgs, labels] x (train, val, eval)], images as 784 floats x/256; written atomically."""
     import io as _io

@@ -8,7 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .aistudio import DEFAULT_COUNTS, PART_NAMES, aistudio_parts, write_aistudio, write_example_image
+from ..errors import DataError
+from .aistudio import DEFAULT_COUNTS, PART_NAMES, write_aistudio, write_example_image
+from .arrays import load_split
+
+
+def aistudio_parts(counts: dict | None = None, data_dir: str | Path | None = None):
+    """The course's three parts from our MNIST: train = training images 0..49,999, val = 50,000..59,999
+    (the order `load_aistudio` maps back), eval = the test set; `counts` takes the first N of each."""
+    counts = dict(DEFAULT_COUNTS, **(counts or {}))
+    for name, count in counts.items():
+        if not 0 < count <= DEFAULT_COUNTS[name]:
+            raise DataError(f"--{name} {count}: must be between 1 and {DEFAULT_COUNTS[name]}")
+    quiet = lambda message: None  # noqa: E731
+    train, test = load_split("train", data_dir, log=quiet), load_split("test", data_dir, log=quiet)
+    split = DEFAULT_COUNTS["train"]
+    return {
+        "train": (train.images[:counts["train"]], train.labels[:counts["train"]]),
+        "val": (train.images[split:split + counts["val"]], train.labels[split:split + counts["val"]]),
+        "eval": (test.images[:counts["eval"]], test.labels[:counts["eval"]]),
+    }
 
 
 def main(argv=None) -> int:
