@@ -33,7 +33,7 @@ setup(
         # The training progress bar: the field's standard one (width-aware, rate and ETA, silent off a terminal).
         "tqdm>=4.60",
     ],
-    # Optional packages: a command that needs one fails with one line naming its extra (legacy_mnist.extras).
+    # Optional packages: a command that needs one fails with one line naming its extra (legacy_mnist.common.extras).
     extras_require={
         "onnx": ONNX,
         "bench": BENCH,

@@ -3,10 +3,12 @@
 Run:  python -m legacy_mnist.bench                 # about 6-8 minutes on 2 cores
       python -m legacy_mnist.bench --write-docs    # ... and put the table into docs/benchmarks.md
       python -m legacy_mnist.bench --quick         # the whole machinery in well under a minute
-Every measurement runs in its own process (`python -m bench.<worker>`, from the repository root), so import
+Every measurement runs in its own process (`python -m legacy_mnist.benchmarks.workers.<worker>`), so import
 costs, thread pools and peak RSS do not leak between frameworks. Repetitions interleave ours and the peer's
 (ABBA order) so that load from other processes hits both; each ratio is the median of per-repetition ratios.
-Needs the source checkout (the `bench/` folder) and the peers: `pip install -e ".[bench]"` (torch, onnxruntime).
+Needs the peers: `pip install -e ".[bench]"` (torch, onnxruntime).
+Why this is long: the command, the harness the sections import and the train/infer/models sections: splits.md
+divides it.
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import bench_best
-from .atomic import atomic_write_text
+from .benchmarks import best as bench_best
+from .common.atomic import atomic_write_text
 from .errors import ArgumentParser, PipelineFailure, UserError, run_cli
-from .extras import require
+from .common.extras import require
 from .paddle_env import available_cores
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +43,7 @@ DEFAULT_SECTIONS = ("train", "t99", "infer")
 BOOK_ACCURACY = {"softmax": 0.9234, "mlp": 0.9766, "cnn": 0.9920, "lenet5": None}
 ACCURACY_GOAL = {"softmax": 0.923, "mlp": 0.977, "cnn": 0.992, "lenet5": 0.988}
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
-RESULT_PREFIX = "BENCH_RESULT "  # bench.common prints it; the driver must not import the workers
+RESULT_PREFIX = "BENCH_RESULT "  # legacy_mnist.benchmarks.workers.common prints it; the driver must not import the workers
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ QUICK = dict(reps=1, t99_reps=1, steps=8, warmup=3, max_epochs=1, val_size=500, 
 @dataclass(frozen=True)
 class Job:
     label: str  # e.g. "ours", "pytorch", "onnxruntime"
-    module: str  # bench.ours / bench.torch_peer / bench.ort_peer
+    module: str  # legacy_mnist.benchmarks.workers.ours / legacy_mnist.benchmarks.workers.torch_peer / legacy_mnist.benchmarks.workers.ort_peer
     kind: str  # train / t99 / infer
     spec: dict
     timeout: float = 600.0
@@ -178,8 +180,8 @@ def _spec(cfg: BenchConfig, threads: int, **extra) -> dict:
 def bench_training(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[list[Figure], dict, str | None]:
     log("training throughput (cnn, batch %d, Adam): ours vs PyTorch" % cfg.batch_size)
     common = dict(steps=cfg.steps, warmup=cfg.warmup)
-    jobs = [Job("ours", "bench.ours", "train", _spec(cfg, threads, workdir=str(work / "train"), **common)),
-            Job("pytorch", "bench.torch_peer", "train", _spec(cfg, threads, **common))]
+    jobs = [Job("ours", "legacy_mnist.benchmarks.workers.ours", "train", _spec(cfg, threads, workdir=str(work / "train"), **common)),
+            Job("pytorch", "legacy_mnist.benchmarks.workers.torch_peer", "train", _spec(cfg, threads, **common))]
     runs = interleave(jobs, cfg.reps, log)
     figure = paired("Training throughput", "img/s", values(runs["ours"], "img_per_s"), "PyTorch eager",
                     values(runs["pytorch"], "img_per_s"), 1.0, higher_is_better=True)
@@ -190,8 +192,8 @@ def bench_training(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[lis
 def bench_time_to_accuracy(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[list[Figure], dict]:
     log(f"time to {cfg.target:.0%} test accuracy (at most {cfg.max_epochs} passes): ours vs PyTorch")
     common = dict(target=cfg.target, max_epochs=cfg.max_epochs, train_limit=cfg.t99_train_limit)
-    jobs = [Job("ours", "bench.ours", "t99", _spec(cfg, threads, workdir=str(work / "t99"), **common)),
-            Job("pytorch", "bench.torch_peer", "t99", _spec(cfg, threads, **common))]
+    jobs = [Job("ours", "legacy_mnist.benchmarks.workers.ours", "t99", _spec(cfg, threads, workdir=str(work / "t99"), **common)),
+            Job("pytorch", "legacy_mnist.benchmarks.workers.torch_peer", "t99", _spec(cfg, threads, **common))]
     runs = interleave(jobs, cfg.t99_reps, log)
     name = f"Time to {cfg.target:.0%} test accuracy"
     figures = [
@@ -220,17 +222,17 @@ def bench_inference(cfg: BenchConfig, threads: int, work: Path, export: str | No
     if export is None:
         log("inference: training a short run first to have an export")
         spec = _spec(cfg, threads, workdir=str(work / "infer-model"), steps=max(cfg.steps // 3, 1), warmup=1)
-        result = run_job(Job("ours", "bench.ours", "train", spec), log)
+        result = run_job(Job("ours", "legacy_mnist.benchmarks.workers.ours", "train", spec), log)
         if "error" in result:
             raise PipelineFailure(f"could not train a model to benchmark inference: {result['error']}")
         export = result["export"]
     onnx = convert_to_onnx(export, work / "model.onnx", cfg.onnx_check_images, log)
     log(f"inference on MNIST test images (1 image per call; batches of {cfg.infer_batch})")
     common = dict(batch=cfg.infer_batch, single_calls=cfg.single_calls, batch_calls=cfg.batch_calls)
-    jobs = [Job("ours (default: predictor)", "bench.ours", "infer", _spec(cfg, threads, model_dir=export, **common)),
-            Job("onnxruntime", "bench.ort_peer", "infer", _spec(cfg, threads, onnx=str(onnx), **common)),
-            Job("pytorch", "bench.torch_peer", "infer", _spec(cfg, threads, **common)),
-            Job("ours (executor)", "bench.ours", "infer",
+    jobs = [Job("ours (default: predictor)", "legacy_mnist.benchmarks.workers.ours", "infer", _spec(cfg, threads, model_dir=export, **common)),
+            Job("onnxruntime", "legacy_mnist.benchmarks.workers.ort_peer", "infer", _spec(cfg, threads, onnx=str(onnx), **common)),
+            Job("pytorch", "legacy_mnist.benchmarks.workers.torch_peer", "infer", _spec(cfg, threads, **common)),
+            Job("ours (executor)", "legacy_mnist.benchmarks.workers.ours", "infer",
                 _spec(cfg, threads, model_dir=export, backend="executor", **common))]
     runs = interleave(jobs, cfg.reps, log)
     ours, ort, torch, executor = (runs[job.label] for job in jobs)
@@ -258,7 +260,7 @@ def bench_models(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[list[
     """Each network once with the default recipe: test accuracy against the book, wall time, img/s."""
     log("each network with the default recipe (5 passes): test accuracy, wall time, img/s")
     quick = dict(epochs=1, train_limit=cfg.t99_train_limit) if cfg.t99_train_limit else {}  # only --quick sets it
-    runs = {model: [run_job(Job(model, "bench.ours", "model",
+    runs = {model: [run_job(Job(model, "legacy_mnist.benchmarks.workers.ours", "model",
                                 _spec(cfg, threads, workdir=str(work / "models" / model), model=model, **quick)), log)]
             for model in ACCURACY_GOAL}
     figures = []
@@ -379,8 +381,8 @@ def require_peers(sections) -> None:
 def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
               workdir: str | Path | None = None) -> dict:
     """Run the chosen sections; returns {"figures": [...], "runs": {...}, "env": {...}, "seconds": s}."""
-    if not (REPO / "bench" / "ours.py").exists():
-        raise UserError(f"{REPO / 'bench'}: the benchmark workers are missing; run from a source checkout")
+    if not (Path(__file__).resolve().parent / "benchmarks" / "workers" / "ours.py").exists():
+        raise UserError(f"{Path(__file__).resolve().parent / 'benchmarks' / 'workers'}: the benchmark workers are missing; reinstall legacy_mnist")
     require_peers(cfg.sections)
     threads = cfg.threads or available_cores()
     env = environment(threads)
@@ -403,16 +405,16 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
             new, runs["models"] = bench_models(cfg, threads, work, log)
             figures += new
         if "scaling" in cfg.sections:
-            from .bench_scaling import bench_scaling  # its own module (it imports this driver's machinery)
+            from .benchmarks.scaling import bench_scaling  # its own module (it imports this driver's machinery)
 
             new, runs["scaling"] = bench_scaling(cfg, threads, work, log)
             figures += new
         if "best" in cfg.sections:
             new, runs["best"] = bench_best.run(cfg, threads, work, log, lambda label, kind, spec, timeout: run_job(
-                Job(label, "bench.ours", kind, spec, timeout), log))
+                Job(label, "legacy_mnist.benchmarks.workers.ours", kind, spec, timeout), log))
             figures += [Figure(**figure) for figure in new]
         if "tutorials" in cfg.sections:
-            from .bench_tutorials import bench_tutorials  # its own module (it imports this driver's machinery)
+            from .benchmarks.tutorials import bench_tutorials  # its own module (it imports this driver's machinery)
 
             new, runs["tutorials"] = bench_tutorials(cfg, work, log)
             figures += new
@@ -487,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render_report(outcome["figures"], outcome["env"], cfg, command.replace(" --write-docs", ""),
                            outcome["seconds"], outcome["runs"].get("models"), outcome["runs"].get("best"))
     if "scaling" in outcome["runs"]:
-        from .bench_scaling import render_scaling
+        from .benchmarks.scaling import render_scaling
 
         report += "\n\n" + render_scaling(outcome["runs"]["scaling"])
     print(report)

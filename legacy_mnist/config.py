@@ -1,6 +1,8 @@
 """Training configuration: one frozen dataclass, filled by argparse.
 
 See every option:  python -m legacy_mnist.train --help
+Why this is long: one frozen dataclass field and one argparse option per flag, with its default and help side
+by side, so a flag is added in one place.
 """
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import ArgumentParser, UserError
-from .input_checks import check_seed, check_threads, is_int
+from .common.input_checks import check_seed, check_threads, is_int
 
 MODELS = ("softmax", "mlp", "cnn", "lenet5", "vgg")
 OPTIMIZERS = ("adam", "adamw", "momentum", "sgd")
 LR_SCHEDULES = ("none", "cosine", "step", "onecycle")
-AUGMENTS = ("none", "affine", "full")  # legacy_mnist.augment says what each draws
+AUGMENTS = ("none", "affine", "full")  # legacy_mnist.training.augment says what each draws
 READERS = ("array", "legacy")
 # fan-in: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), what PyTorch's layers start from.
 # fluid: Paddle's own defaults, what the book trained from (conv N(0, 2/fan_in), fc Xavier, biases 0).

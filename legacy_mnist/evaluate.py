@@ -10,6 +10,8 @@ Reads only the exported files (like `infer`). By default the MNIST test split go
 (normalised as in training); `--photos N` first renders N test digits as ink-on-paper photos
 (`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured;
 `--uci` does the same with the 1,797 UCI digits (`legacy_mnist.dataset.uci`) as dark ink on white 32x32 images.
+Why this is long: the evaluation, its text/JSON report, its figures and the command: splits.md moves the
+figures out.
 """
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .atomic import check_output, write_output
-from .input_checks import check_seed
-from .spreadsheet import cell
+from .common.atomic import check_output, write_output
+from .common.input_checks import check_seed
+from .inference.spreadsheet import cell
 from .errors import ArgumentParser, EXIT_OK, run_cli
 from .infer import (BACKENDS, NUM_CLASSES, Model, add_model_arguments, add_verbosity_arguments, load_model,
                     report_model)

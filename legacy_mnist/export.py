@@ -2,6 +2,8 @@
 
 Run:  python -m legacy_mnist.export --model-dir inference_model/cnn --onnx cnn.onnx
 (`train` calls `export_inference_model` itself; the command line converts an export to ONNX.)
+Why this is long: the export, the op-form rewrite for older runtimes (fc as matmul), the ONNX conversion and
+the command: splits.md moves the op-form rewrite out.
 """
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .atomic import check_output, staged_dir, write_output
-from .checksums import CHECKSUM_FILE, checksum_lines
+from .common.atomic import check_output, staged_dir, write_output
+from .exported.checksums import CHECKSUM_FILE, checksum_lines
 from .errors import ArgumentParser, EXIT_OK, ModelError, UserError, run_cli
-from .extras import require
-from .model_files import ModelFiles, find_model_files
-from .model_vetting import vet_onnx_model
-from .native_output import native_output_captured
+from .common.extras import require
+from .exported.model_files import ModelFiles, find_model_files
+from .exported.model_vetting import vet_onnx_model
+from .common.native_output import native_output_captured
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle, ir_guard
 

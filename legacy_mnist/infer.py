@@ -6,9 +6,11 @@ Run:  python -m legacy_mnist.infer photo.jpg scans/ 'more/*.png'  [--format csv|
 
 The model is read only from its exported files (model.pdmodel + model.pdiparams, model.json +
 model.pdiparams, or model.onnx) and run by OpenVINO, the Paddle Inference predictor, ONNX Runtime or
-Paddle's Executor (legacy_mnist/backends.py): by default the fastest one installed. Input contract: `img`, float32 [N, 1, 28, 28] in [-1, 1]; output: softmax [N, 10].
+Paddle's Executor (legacy_mnist/inference/backends.py): by default the fastest one installed. Input contract: `img`, float32 [N, 1, 28, 28] in [-1, 1]; output: softmax [N, 10].
 Exit status: 0 all files predicted, 1 some file failed (each reported on its own line), 2 bad arguments
 or model.
+Why this is long: the backends, file walking, output rows and the command: splits.md divides it into
+inference/ modules.
 """
 from __future__ import annotations
 
@@ -27,19 +29,19 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .backends import (BACKENDS, NUM_CLASSES, OPTIONAL_MODULE, RUNS_FORMAT, ExecutorModel, Model,  # noqa: F401
+from .inference.backends import (BACKENDS, NUM_CLASSES, OPTIONAL_MODULE, RUNS_FORMAT, ExecutorModel, Model,  # noqa: F401
                        OnnxModel, OpenVinoModel, PredictorModel, create_model, default_backend, installed)
 from .errors import ArgumentParser, EXIT_FAILURE, EXIT_OK, DataError, ModelError, UserError, run_cli
-from .extras import missing_message
-from .input_checks import check_threads, is_int
-from .interrupts import RowGuard
-from .model_files import DEFAULT_MODEL_NAME, ModelFiles, find_model_files, resolve_model
-from .model_reading import read_vetted
+from .common.extras import missing_message
+from .common.input_checks import check_threads, is_int
+from .inference.interrupts import RowGuard
+from .exported.model_files import DEFAULT_MODEL_NAME, ModelFiles, find_model_files, resolve_model
+from .exported.model_reading import read_vetted
 from .normalize import to_model_input
 from .paddle_env import configure_logging, import_paddle
-from .image_files import first_line
+from .inference.image_files import first_line
 from .preprocess import DEFAULT_MAX_PIXELS, PREPROCESS_MODES, preprocess_file
-from .spreadsheet import cell
+from .inference.spreadsheet import cell
 
 OUTPUT_FORMATS = ("text", "csv", "json")
 DEFAULT_BATCH_SIZE = 64  # images held in memory at once while predicting a long list of files

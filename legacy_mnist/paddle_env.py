@@ -12,7 +12,7 @@ import logging
 import os
 import warnings
 
-from .native_output import native_output_captured
+from .common.native_output import native_output_captured
 
 IR_CHOICES = ("legacy", "pir")
 

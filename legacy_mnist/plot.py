@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .atomic import atomic_write_bytes
+from .common.atomic import atomic_write_bytes
 
 DEFAULT_PATH = "ploter.png"  # where plot() draws outside a notebook when no path is given
 

@@ -10,6 +10,8 @@ darker than the paper, noise thresholded away, dust dropped, strokes thickened w
 at 20 px, then MNIST's 20-px box and centre of mass. A page without ink is an error, not a guess.
 `book` is the PaddlePaddle book's `load_image` (grayscale, squash to 28x28), kept for parity.
 Both return uint8; `legacy_mnist.normalize` maps that to the model's [-1, 1] input, as in training.
+Why this is long: one pipeline (photo -> MNIST-like digit) whose steps read in order; each step is a small
+function used only here.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .errors import DataError
-from .image_files import DEFAULT_MAX_PIXELS, first_line, open_image
+from .inference.image_files import DEFAULT_MAX_PIXELS, first_line, open_image
 
 PREPROCESS_MODES = ("auto", "book")
 FIELD = 28  # MNIST's image size
@@ -40,7 +42,7 @@ class NoDigitError(DataError):
 
 
 # ---------------------------------------------------------------------------------------------- opening
-# open_image (the format allow-list, bounded decoding) lives in legacy_mnist.image_files.
+# open_image (the format allow-list, bounded decoding) lives in legacy_mnist.inference.image_files.
 
 
 # ------------------------------------------------------------------------------------------------ book
@@ -488,7 +490,7 @@ class PageInk:
 
 def page_ink(image: Image.Image) -> PageInk:
     """A photo or scan (any mode, any size) -> its ink, at most WORK_SIDE px: the part shared by the one-digit
-    reader (`auto_preprocess`) and the number reader (`legacy_mnist.segment`). Raises NoDigitError when no ink
+    reader (`auto_preprocess`) and the number reader (`legacy_mnist.inference.segment`). Raises NoDigitError when no ink
     stands out from the page."""
     try:
         image = ImageOps.exif_transpose(image)

@@ -5,6 +5,8 @@ Run:  python -m legacy_mnist.train [--model cnn|mlp|softmax|lenet5] [--epochs 5]
       python -m legacy_mnist.train --nproc 2 ...    # data-parallel ranks (docs/scaling.md)
 Exit codes: 0 success, 2 bad arguments or input, 1 other failure (divergence included), 130/143 on
 SIGINT/SIGTERM after a checkpoint was written.
+Why this is long: the training loop, its stop conditions and the command: splits.md moves the loop to
+training/.
 """
 from __future__ import annotations
 
@@ -23,21 +25,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .atomic import check_output
-from .augment import augment_batch, batch_rng
-from .checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
+from .common.atomic import check_output
+from .training.augment import augment_batch, batch_rng
+from .training.checkpoint import BEST, LAST, CheckpointLock, load_checkpoint, read_meta, save_checkpoint
 from .config import TrainConfig, parse_args, resume_argv, validate
 from .dataset import iterate_batches, load_split, train_val_split
-from .distributed import SINGLE_PROCESS, Cluster, for_this_process, redirect_rank0_stdout, report_exit
+from .training.distributed import SINGLE_PROCESS, Cluster, for_this_process, redirect_rank0_stdout, report_exit
 from .errors import PipelineFailure, ReportedError, UserError, run_cli
 from .events import BeginPass, EndIteration, EndPass, EndTraining, Stopped
 from .export import export_inference_model, write_json
 from .logs import BookTextLog, JsonLog
-from .nets import format_summary
+from .training.nets import format_summary
 from .normalize import normalize
 from .paddle_env import available_cores, configure_logging, import_paddle, ir_guard
-from .plots import curves_png
-from .program import Programs, build_programs
+from .training.plots import curves_png
+from .training.program import Programs, build_programs
 
 
 class TrainingStopped(ReportedError):
@@ -254,7 +256,7 @@ def train(cfg: TrainConfig, event_handler: Callable[[object], None] | None = Non
         check_output_dirs(checkpoint_dir, save_dir)
     tracker = None
     if cfg.visualdl and writer:  # one rank writes the scalars, as it writes the checkpoints
-        from .visualdl_log import VisualDLLog
+        from .training.visualdl_log import VisualDLLog
 
         tracker = VisualDLLog(cfg.visualdl, cfg.log_every)
         handler = _both(handler, tracker)
@@ -456,8 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cluster = Cluster.from_env()
     if ns.nproc > 1 and not cluster.launched:
-        from .distributed import check_supported
-        from .launcher import run_local_job
+        from .training.distributed import check_supported
+        from .training.launcher import run_local_job
 
         check_supported(cfg.device, cfg.ir)
         checkpoint_dir, save_dir = cfg.resolved_checkpoint_dir, cfg.resolved_save_dir

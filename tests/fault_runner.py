@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
-from legacy_mnist import atomic, export, train
+from legacy_mnist.common import atomic
+from legacy_mnist import export, train
 
 kind, nth = sys.argv[1], int(sys.argv[2])
 args = sys.argv[sys.argv.index("--") + 1:]

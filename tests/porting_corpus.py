@@ -1,6 +1,6 @@
 """The porting corpus for tests: found, or the test is skipped (under CI it must be there: fail).
 
-Not a test module; the edits a porter makes live in legacy_mnist/corpus.py (the bench uses them too).
+Not a test module; the edits a porter makes live in legacy_mnist/benchmarks/corpus.py (the bench uses them too).
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from legacy_mnist.corpus import REPO, candidates, find_corpus  # noqa: F401 (REPO re-exported)
+from legacy_mnist.benchmarks.corpus import REPO, candidates, find_corpus  # noqa: F401 (REPO re-exported)
 
 
 def corpus_dir() -> Path:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from legacy_mnist import augment as aug
-from legacy_mnist.augment import AugmentSpec, augment_batch, batch_rng
+from legacy_mnist.training import augment as aug
+from legacy_mnist.training.augment import AugmentSpec, augment_batch, batch_rng
 from legacy_mnist.config import TrainConfig
 from legacy_mnist.normalize import to_model_input
 from legacy_mnist.train import _array_batches, _Split

@@ -9,7 +9,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from legacy_mnist import backends
+from legacy_mnist.inference import backends
 from legacy_mnist.dataset import load_split
 from legacy_mnist.errors import ModelError
 from legacy_mnist.infer import load_model

@@ -9,8 +9,8 @@ import pytest
 
 from legacy_mnist.config import MODEL_RECIPES, TrainConfig, parse_args
 from legacy_mnist.errors import UserError
-from legacy_mnist.nets import format_summary
-from legacy_mnist.program import build_programs
+from legacy_mnist.training.nets import format_summary
+from legacy_mnist.training.program import build_programs
 from legacy_mnist.train import train
 
 SUBSET = dict(train_limit=2000, test_limit=1000, val_size=500, epochs=3, log_every=1000, plot=False)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from legacy_mnist import distributed, launch_watch, launcher
+from legacy_mnist.training import distributed, launch_watch, launcher
 from legacy_mnist.config import TrainConfig, parse_args
 from legacy_mnist.errors import UserError
-from legacy_mnist.launcher import JobFailed, RankOutcome, judge
+from legacy_mnist.training.launcher import JobFailed, RankOutcome, judge
 from legacy_mnist.paddle_env import import_paddle
-from legacy_mnist.program import build_programs
+from legacy_mnist.training.program import build_programs
 from legacy_mnist.train import main as train_main
 
 

@@ -86,7 +86,7 @@ def scratch(tmp_path_factory, mnist_cache):
     """What the docs assume is in the current directory after the quick start."""
     from legacy_mnist.dataset import load_split
     from legacy_mnist.export import convert_to_onnx
-    from legacy_mnist.model_files import SHIPPED_MODELS_DIR
+    from legacy_mnist.exported.model_files import SHIPPED_MODELS_DIR
     from legacy_mnist.synthetic import make_photo_set, write_photo_set
 
     root = tmp_path_factory.mktemp("docs")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from legacy_mnist.corpus import REPO, cut_fluid_readers, future_import_first, port_fluid, run_script, set_constant
+from legacy_mnist.benchmarks.corpus import REPO, cut_fluid_readers, future_import_first, port_fluid, run_script, set_constant
 from porting_corpus import corpus_dir
 
 TRAIN, TEST = 6400, 1000  # the book scripts' cut (100 Adam steps)

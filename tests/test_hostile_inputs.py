@@ -27,7 +27,7 @@ from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
 from PIL import Image
 from test_reliability import ENV, REPO, command, each_case, measured, one_error, peak_rss_mib, run_all
 
-from legacy_mnist import image_files
+from legacy_mnist.inference import image_files
 from legacy_mnist.config import TrainConfig, validate
 from legacy_mnist.dataset import load_split
 from legacy_mnist.dataset.idx import encode_labels

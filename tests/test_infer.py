@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
 
-from legacy_mnist import model_files
+from legacy_mnist.exported import model_files
 from legacy_mnist.errors import ModelError
 from legacy_mnist.infer import load_model
-from legacy_mnist.model_files import ModelChoice, default_model_dir, find_model_files, resolve_model
+from legacy_mnist.exported.model_files import ModelChoice, default_model_dir, find_model_files, resolve_model
 from legacy_mnist.normalize import to_model_input
 
 REPO = Path(__file__).resolve().parent.parent
@@ -244,8 +244,8 @@ def test_shipped_model_installs_as_package_data(tmp_path):
     # pip installs into it (`pip --python`) and this Python's setuptools builds.
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    probe = ("import legacy_mnist.model_files as m; c = m.resolve_model(); "
-             "print(c.path, c.origin, m.__file__, sep='\\n')")
+    probe = ("import legacy_mnist.exported.model_files as m; c = m.resolve_model(); "
+             "import legacy_mnist; print(c.path, c.origin, legacy_mnist.__file__, sep='\\n')")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

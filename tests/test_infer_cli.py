@@ -229,7 +229,7 @@ def test_subprocess_names_its_model_and_imports_no_training_code(tiny_exports, p
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = eval(done.stdout.strip())  # noqa: S307 - our own repr of a list of module names
     assert "legacy_mnist.infer" in loaded
-    assert not {"legacy_mnist.nets", "legacy_mnist.program", "legacy_mnist.train"} & set(loaded), loaded
+    assert not {"legacy_mnist.training.nets", "legacy_mnist.training.program", "legacy_mnist.train"} & set(loaded), loaded
 
 
 def test_model_line_names_the_users_export_over_the_shipped_one(tiny_exports, photo_dir, tmp_path):  # noqa: F811

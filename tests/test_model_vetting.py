@@ -19,10 +19,10 @@ import pytest
 from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
 from test_reliability import ENV, command, each_case, one_error, run_all
 
-from legacy_mnist import checksums
+from legacy_mnist.exported import checksums
 from legacy_mnist.errors import ModelError
 from legacy_mnist.infer import load_model
-from legacy_mnist.model_vetting import LEGACY_OPS, vet_onnx_model, vet_program
+from legacy_mnist.exported.model_vetting import LEGACY_OPS, vet_onnx_model, vet_program
 from legacy_mnist.normalize import to_model_input
 
 REPO = Path(__file__).resolve().parents[1]
@@ -412,6 +412,6 @@ def test_export_refuses_opsets_and_models_it_cannot_convert(tiny_exports, tmp_pa
 
 
 def test_cli_vets_a_program_by_hand(tiny_exports):  # noqa: F811
-    done = subprocess.run([sys.executable, "-m", "legacy_mnist.model_vetting", str(tiny_exports.legacy / "model.pdmodel")],
+    done = subprocess.run([sys.executable, "-m", "legacy_mnist.exported.model_vetting", str(tiny_exports.legacy / "model.pdmodel")],
                           capture_output=True, text=True, env=ENV, timeout=60)
     assert done.returncode == 0 and "ok (" in done.stdout and "any batch size" in done.stdout, done.stderr

@@ -128,7 +128,7 @@ def test_interrupt_and_divergence_end_the_json_log_with_a_resume_record(mnist_ca
     # --visualdl wrote exactly the JSON log's numbers (VisualDL stores float32).
     from visualdl import LogReader
 
-    from legacy_mnist.visualdl_log import scalars
+    from legacy_mnist.training.visualdl_log import scalars
 
     (records,) = (tmp_path / "vdl").iterdir()
     reader = LogReader(file_path=str(records))
@@ -168,7 +168,7 @@ def test_infer_reads_standard_input_and_walks_directories(tmp_path):
 
 
 def test_curves_of_one_pass_have_a_readable_axis():
-    from legacy_mnist.plots import curves_figure, curves_png
+    from legacy_mnist.training.plots import curves_figure, curves_png
 
     one = [{"epoch": 0, "train_cost": 0.3, "val_cost": 0.2, "test_cost": 0.25, "train_acc": 0.9, "val_acc": 0.93,
             "test_acc": 0.92}]

@@ -1,4 +1,4 @@
-"""Reading written numbers (legacy_mnist.segment): 2-6 digits on one line, spacing from touching to wide.
+"""Reading written numbers (legacy_mnist.inference.segment): 2-6 digits on one line, spacing from touching to wide.
 
 Run:  python -m pytest -q tests/test_number.py
 """
@@ -12,7 +12,7 @@ from PIL import Image
 
 from legacy_mnist.normalize import to_model_input
 from legacy_mnist.preprocess import NoDigitError
-from legacy_mnist.segment import read_number
+from legacy_mnist.inference.segment import read_number
 from legacy_mnist.synthetic import make_number_set, render_page
 
 

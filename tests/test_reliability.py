@@ -554,11 +554,11 @@ def test_divergence_crafted_checkpoint_and_checkpoint_as_model(interrupted, tmp_
 
 def test_two_writers_of_one_export_take_turns(tmp_path):
     """A second writer must not take the first one's live staging directory for a crash leftover."""
-    from legacy_mnist.atomic import staged_dir
+    from legacy_mnist.common.atomic import staged_dir
 
     final = tmp_path / "export"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from legacy_mnist.atomic import staged_dir\n"
+        "import sys, time; from legacy_mnist.common.atomic import staged_dir\n"
         "with staged_dir(sys.argv[1]) as s:\n"
         "    (s / 'model').write_text('first'); print('writing', flush=True); time.sleep(1.5)\n"
         "    (s / 'done').write_text('yes')\n"), str(final)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -15,7 +15,7 @@ import pytest
 from legacy_mnist.config import TrainConfig
 from legacy_mnist.errors import UserError
 from legacy_mnist.events import EndIteration, EndPass, EndTraining
-from legacy_mnist.program import build_programs
+from legacy_mnist.training.program import build_programs
 from legacy_mnist.train import TrainingDiverged, train
 
 SMALL = dict(train_limit=2000, test_limit=500, val_size=500, epochs=2, log_every=1000, plot=False)
@@ -151,7 +151,7 @@ def test_resume_refuses_changed_training_settings(mnist_cache, tmp_path):
 
 
 def test_checkpoint_dir_is_locked_against_a_second_training(mnist_cache, tmp_path):
-    from legacy_mnist.checkpoint import CheckpointLock
+    from legacy_mnist.training.checkpoint import CheckpointLock
 
     with CheckpointLock(tmp_path / "ck"):
         with pytest.raises(UserError, match="in use"):

@@ -17,7 +17,7 @@ import pytest
 
 import legacy_mnist.v2 as paddle
 from legacy_mnist.v2 import param_file
-from legacy_mnist.not_covered import NotCoveredError
+from legacy_mnist.compat.not_covered import NotCoveredError
 
 
 def _tutorial_cnn(img):

@@ -15,7 +15,7 @@ import tarfile
 
 import pytest
 
-from legacy_mnist.corpus import port_v2, run_script, shrink_v2_train
+from legacy_mnist.benchmarks.corpus import port_v2, run_script, shrink_v2_train
 from porting_corpus import corpus_dir
 
 TRAIN_IMAGES, TEST_IMAGES = 6400, 500

@@ -94,7 +94,7 @@ def test_it_is_a_paddle_io_dataset_and_leaves_dynamic_mode_alone(report):
 
 def test_bad_arguments_fail_in_one_line(tmp_path):
     from legacy_mnist.errors import DataError
-    from legacy_mnist.not_covered import NotCoveredError
+    from legacy_mnist.compat.not_covered import NotCoveredError
     from legacy_mnist.vision.datasets import MNIST
 
     with pytest.raises(ValueError, match="mode should be 'train' or 'test', but got 'val'"):

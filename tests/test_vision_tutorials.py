@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from legacy_mnist.corpus import hapi_eval_accuracy, port_hapi, run_script
+from legacy_mnist.benchmarks.corpus import hapi_eval_accuracy, port_hapi, run_script
 from porting_corpus import corpus_dir
 
 TRAIN_IMAGES, TEST_IMAGES = 2000, 500

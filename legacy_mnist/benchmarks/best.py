@@ -2,10 +2,10 @@
 
 Run:  python -m legacy_mnist.bench --sections best        (5 seeds: about 50 minutes on 2 idle cores)
       python -m legacy_mnist.bench --sections best --best-seeds 1
-Each seed is one `train(TrainConfig.recipe("vgg", seed=s))` in its own worker process (bench.ours best):
+Each seed is one `train(TrainConfig.recipe("vgg", seed=s))` in its own worker process (legacy_mnist.benchmarks.workers.ours best):
 the test accuracy of the pass chosen on the validation split, the wall time from calling `train` (data,
 program building, 8 evaluations, checkpoints and export included). Then every shipped model and each
-seed's export are evaluated on the 1,797 UCI digits through `preprocess` (bench.ours uci), per class.
+seed's export are evaluated on the 1,797 UCI digits through `preprocess` (legacy_mnist.benchmarks.workers.ours uci), per class.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ UCI_GOAL = 0.90
 
 def shipped_models() -> dict[str, str]:
     """name -> export directory of every model shipped with the package."""
-    from .model_files import SHIPPED_MODELS_DIR, shipped_model_names
+    from ..exported.model_files import SHIPPED_MODELS_DIR, shipped_model_names
 
     return {name: str(SHIPPED_MODELS_DIR / name) for name in shipped_model_names()}
 
@@ -31,7 +31,7 @@ UCI_TIMEOUT_S = 600.0
 
 def run(cfg, threads: int, work: Path, log: Callable[[str], None], run_job: Callable[[str, str, dict, float], dict]
         ) -> tuple[list[dict], dict]:
-    """(figures as Figure fields, raw runs); `run_job(label, kind, spec, timeout)` runs one bench.ours worker."""
+    """(figures as Figure fields, raw runs); `run_job(label, kind, spec, timeout)` runs one legacy_mnist.benchmarks.workers.ours worker."""
     seeds = list(range(cfg.seed, cfg.seed + cfg.best_seeds))
     log(f"best model ({BEST_MODEL}, its own recipe): {len(seeds)} seed(s), then UCI digits per class")
     quick = dict(epochs=1, train_limit=cfg.t99_train_limit, test_limit=1000) if cfg.t99_train_limit else {}

@@ -12,7 +12,7 @@ import tokenize
 from pathlib import Path
 
 ENV_CORPUS = "LEGACY_MNIST_PORTING_CORPUS"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _main_checkout() -> Path:

@@ -2,14 +2,14 @@
 
 Run:  python -m legacy_mnist.bench --sections scaling      # about 6 minutes on 2 cores (take the exclusive lock)
 Both run the default recipe (cnn, batch 64 global, Adam, cosine) as users do (`python -m legacy_mnist.train`,
-with `--nproc 2` for the second), to the first pass at the target test accuracy; then bench/allreduce.py times
+with `--nproc 2` for the second), to the first pass at the target test accuracy; then legacy_mnist/benchmarks/workers/allreduce.py times
 the step's communication on gloo. docs/scaling.md turns these numbers into the 8-GPU / 4-machine estimate.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .bench import BenchConfig, Figure, Job, interleave, paired, run_job, values
+from ..bench import BenchConfig, Figure, Job, interleave, paired, run_job, values
 
 
 
@@ -25,13 +25,13 @@ def bench_scaling(cfg: BenchConfig, threads: int, work: Path, log) -> tuple[list
     log(f"data parallelism: {PAIR} (--nproc 2) vs {SINGLE}, to {cfg.target:.0%} test accuracy")
     common = dict(batch_size=cfg.batch_size, seed=cfg.seed, val_size=cfg.val_size, target=cfg.target,
                   max_epochs=cfg.max_epochs, train_limit=cfg.t99_train_limit)
-    jobs = [Job(PAIR, "bench.scaling", "run", dict(common, nproc=2, threads=max(1, threads // 2),
+    jobs = [Job(PAIR, "legacy_mnist.benchmarks.workers.scaling", "run", dict(common, nproc=2, threads=max(1, threads // 2),
                                                   workdir=str(work / "pair")), 900),
-            Job(SINGLE, "bench.scaling", "run", dict(common, nproc=1, threads=threads, workdir=str(work / "one")), 900)]
+            Job(SINGLE, "legacy_mnist.benchmarks.workers.scaling", "run", dict(common, nproc=1, threads=threads, workdir=str(work / "one")), 900)]
     runs = interleave(jobs, cfg.t99_reps, log)
     pair, single = runs.pop(PAIR), runs.pop(SINGLE)
     runs.update(pair=pair, single=single, labels=[PAIR, SINGLE])
-    runs["allreduce"] = [run_job(Job("gloo all_reduce, 2 ranks", "bench.scaling", "allreduce",
+    runs["allreduce"] = [run_job(Job("gloo all_reduce, 2 ranks", "legacy_mnist.benchmarks.workers.scaling", "allreduce",
                                      {"repeats": 200 if cfg.reps > 1 else 20}), log)]
     figures = [
         paired(f"Training throughput, {PAIR}", "img/s", values(pair, "img_per_s"), SINGLE,

@@ -2,14 +2,14 @@
 
 Run:  nice -n 19 python -m legacy_mnist.bench --sections tutorials    # accuracy only: 30-40 minutes on 2 cores
 Not a speed measurement (the tutorials' own settings, one run each, under `nice`): each figure is a test
-accuracy next to the number its tutorial printed. The workers are bench/tutorials.py; the published numbers
+accuracy next to the number its tutorial printed. The workers are legacy_mnist/benchmarks/workers/tutorials.py; the published numbers
 and where they come from are in PUBLISHED. With --quick only the v2 book networks run, on 2,000 images.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from .bench import BenchConfig, Figure, Job, run_job
+from ..bench import BenchConfig, Figure, Job, run_job
 
 # What the tutorials printed (test accuracy; the v2 tutorial's own log gives the error after pass 0).
 PUBLISHED = {
@@ -40,13 +40,13 @@ def bench_tutorials(cfg: BenchConfig, work: Path, log) -> tuple[list[Figure], di
     for model in ("softmax",) if quick else ("softmax", "mlp", "cnn"):
         for as_2017 in (False,) if quick else (False, True):
             label = f"v2 book {model}" + (" as 2017" if as_2017 else "")
-            jobs.append(Job(label, "bench.tutorials", "v2_book", dict(seed=cfg.seed, model=model, passes=passes,
+            jobs.append(Job(label, "legacy_mnist.benchmarks.workers.tutorials", "v2_book", dict(seed=cfg.seed, model=model, passes=passes,
                                                                       train_limit=quick, as_2017=as_2017),
                             timeout=2 * HOUR))
     if not quick:  # the corpus scripts themselves: their machinery is what tests/test_*_tutorial*.py run
-        jobs += [Job(f"v2 tutorial{suffix}", "bench.tutorials", "v2_corpus", {"as_2017": bool(suffix)}, timeout=HOUR)
+        jobs += [Job(f"v2 tutorial{suffix}", "legacy_mnist.benchmarks.workers.tutorials", "v2_corpus", {"as_2017": bool(suffix)}, timeout=HOUR)
                  for suffix in ("", " as 2017")]
-        jobs += [Job(f"2.x {script}", "bench.tutorials", "hapi", {"script": script, "test_name": test_name},
+        jobs += [Job(f"2.x {script}", "legacy_mnist.benchmarks.workers.tutorials", "hapi", {"script": script, "test_name": test_name},
                      timeout=2 * HOUR) for script, test_name in (("lenet.py", "test_dataset"),
                                                                  ("lenet_sigmoid.py", "val_dataset"))]
     runs = {job.label: [run_job(job, log)] for job in jobs}

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .errors import UserError
+from ..errors import UserError
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

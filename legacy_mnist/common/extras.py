@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from .errors import UserError
+from ..errors import UserError
 
 # import name -> (extra in setup.py, the requirement it pins)
 OPTIONAL = {

@@ -11,9 +11,9 @@ import numbers
 
 import numpy as np
 
-from .errors import UserError
-from .normalize import IMAGE_SHAPE, to_model_input
-from .paddle_env import available_cores
+from ..errors import UserError
+from ..normalize import IMAGE_SHAPE, to_model_input
+from ..paddle_env import available_cores
 
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence and Paddle's program seeds are unsigned 32-bit
 _RANGE_SLACK = 1e-3  # float rounding around the [-1, 1] contract

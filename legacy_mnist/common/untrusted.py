@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import ReportedError
+from ..errors import ReportedError
 
 _KINDS = ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a FIFO (named pipe), not a regular file"),
           (stat.S_ISCHR, "is a character device, not a regular file"),

@@ -11,7 +11,7 @@ import functools
 import sys
 from typing import Callable, Mapping
 
-from .errors import UserError
+from ..errors import UserError
 
 DOCS_HINT = "see docs/porting.md"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..untrusted import open_regular
+from ..common.untrusted import open_regular
 from .aistudio_stream import read_layout
 from .idx import COLS, GZIP_MAGIC, ROWS, floats_to_pixels
 
@@ -102,7 +102,7 @@ def write_aistudio(path: str | Path, parts: dict) -> Path:
     """gzip'd JSON [[imgs, labels] x (train, val, eval)], images as 784 floats x/256; written atomically."""
     import io as _io
 
-    from ..atomic import write_output
+    from ..common.atomic import write_output
 
     buffer = _io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6, mtime=0) as stream:
@@ -122,7 +122,7 @@ def write_example_image(path: str | Path, image: np.ndarray) -> Path:
 
     from PIL import Image
 
-    from ..atomic import write_output
+    from ..common.atomic import write_output
 
     buffer = _io.BytesIO()
     Image.fromarray(255 - image).save(buffer, format="JPEG", quality=95)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..untrusted import open_regular
+from ..common.untrusted import open_regular
 
 IMAGE_MAGIC = 0x00000803  # ubyte, 3 dimensions: count, rows, cols
 LABEL_MAGIC = 0x00000801  # ubyte, 1 dimension: count

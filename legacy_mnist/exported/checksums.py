@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from .errors import ModelError
-from .untrusted import read_regular
+from ..errors import ModelError
+from ..common.untrusted import read_regular
 
 CHECKSUM_FILE = "SHA256SUMS"
 MAX_SUMS_BYTES = 1 << 20  # an export lists a handful of files; a megabyte of checksums is not one

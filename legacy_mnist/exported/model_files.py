@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
+from ..errors import ModelError
 from .model_vetting import tensor_desc
 from .protobuf_wire import WireError
 
@@ -165,7 +165,7 @@ def has_model(directory: Path) -> bool:
 
 # ------------------------------------------------------------------------------------------ lookup
 # The models that come with the package (package data, see setup.py); ./inference_model/ holds the user's own.
-SHIPPED_MODELS_DIR = Path(__file__).resolve().parent / "shipped_models"
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[1] / "shipped_models"
 USER_MODELS_DIR = Path("inference_model")  # relative to the current directory, where `train` exports
 ORIGINS = ("given", "user", "shipped")  # --model-dir, ./inference_model/<name>/, the package's copy
 

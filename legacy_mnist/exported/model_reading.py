@@ -2,7 +2,7 @@
 
 Not run directly; `legacy_mnist.infer.load_model` (and so `evaluate` and `export`) reads every model here.
 The order is the point: (1) each file is read once, as a regular file of bounded size; (2) SHA256SUMS
-is checked against those bytes; (3) the program is vetted in pure Python (`legacy_mnist.model_vetting`:
+is checked against those bytes; (3) the program is vetted in pure Python (`legacy_mnist.exported.model_vetting`:
 the op allow-list and the structure) and the parameter file's tensor headers are compared with it. Only
 then does native code - Paddle, ONNX Runtime, paddle2onnx - see the bytes, from memory or from a private
 copy, never from the user's path again (which could have been swapped in between).
@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Iterator
 
 from . import checksums
-from .errors import ModelError
+from ..errors import ModelError
 from .model_files import ModelFiles, read_param_tensors
 from .model_vetting import MAX_PROGRAM_BYTES, ProgramInfo, vet_program
-from .untrusted import read_regular
+from ..common.untrusted import read_regular
 
 MAX_PARAMS_BYTES = 512 << 20  # an MNIST network's weights are a few MB; the shipped cnn's are 0.3 MB
 _DTYPE_NAMES = {0: "bool", 1: "int16", 2: "int32", 3: "int64", 4: "float16", 5: "float32", 6: "float64",

@@ -1,6 +1,6 @@
 """Check an exported program before anything native reads it: the op allow-list and the program's structure.
 
-Vet an export by hand:  python -m legacy_mnist.model_vetting inference_model/cnn/model.pdmodel
+Vet an export by hand:  python -m legacy_mnist.exported.model_vetting inference_model/cnn/model.pdmodel
 Paddle's C++ runs whatever ops a program names - `save`/`load` write and read files, `py_func` calls Python,
 an unknown op type or a dangling variable name crashes the process - and a program comes with a model from a
 stranger. So a program (legacy `.pdmodel` or Paddle 1.8 `__model__`, PIR `.json`, ONNX) is parsed here in
@@ -8,6 +8,8 @@ pure Python first, and refused, naming the op, unless every op is one an exporte
 (ALLOWED_OPS, the one list) and the structure is sound: one block, no sub-blocks, every variable an op uses
 declared, parameter names that are plain names, sane convolution/pooling attributes. Native code sees the
 program only after that.
+Why this is long: the one op allow-list (a shared decision: one list) and the three pure-Python readers that
+enforce it side by side.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 from . import protobuf_wire as wire
-from .errors import ModelError
+from ..errors import ModelError
 
 
 class Op(NamedTuple):
@@ -378,7 +380,7 @@ def _legacy_info(where: str, variables: dict, ops: list) -> ProgramInfo:
     refused = sorted({op_type for op_type, *_ in ops if op_type not in LEGACY_OPS})
     if refused:
         raise _refuse(where, f"contains op type{'s' if len(refused) > 1 else ''} {', '.join(map(repr, refused))}, "
-                             "which a digit classifier does not use (only the ops in legacy_mnist.model_vetting."
+                             "which a digit classifier does not use (only the ops in legacy_mnist.exported.model_vetting."
                              "ALLOWED_OPS may run)")
     parameters = []
     for name, (var_kind, dtype, dims, persistable) in variables.items():
@@ -497,7 +499,7 @@ def vet_pir_program(data: bytes, where: str) -> ProgramInfo:
     if refused:
         refused = sorted(set(refused))
         raise _refuse(where, f"contains op{'s' if len(refused) > 1 else ''} {', '.join(map(repr, refused))}, "
-                             "which a digit classifier does not use (only the ops in legacy_mnist.model_vetting."
+                             "which a digit classifier does not use (only the ops in legacy_mnist.exported.model_vetting."
                              "ALLOWED_OPS may run)")
     if not feeds or not fetches:
         raise _refuse(where, "has no data or no fetch op (not an exported inference program)")
@@ -589,7 +591,7 @@ def vet_onnx_model(data: bytes, where: str) -> ProgramInfo:
     refused = sorted({op for op in ops if op not in ONNX_OPS})
     if refused:
         raise _refuse(where, f"contains ONNX op{'s' if len(refused) > 1 else ''} {', '.join(map(repr, refused))}, "
-                             "which a digit classifier does not use (only the ops in legacy_mnist.model_vetting."
+                             "which a digit classifier does not use (only the ops in legacy_mnist.exported.model_vetting."
                              "ALLOWED_OPS may run)")
     return ProgramInfo("onnx", tuple(ops), tuple(feeds), ())
 
@@ -604,10 +606,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Vet each program file named; one line each; exit 2 if any is refused."""
     from pathlib import Path
 
-    from .errors import ArgumentParser, EXIT_USAGE
-    from .untrusted import read_regular
+    from ..errors import ArgumentParser, EXIT_USAGE
+    from ..common.untrusted import read_regular
 
-    parser = ArgumentParser(prog="python -m legacy_mnist.model_vetting",
+    parser = ArgumentParser(prog="python -m legacy_mnist.exported.model_vetting",
                             description="Vet program files (.pdmodel, __model__, .json, .onnx) against the op allow-list.")
     parser.add_argument("program", nargs="+", help="program files to vet")
     args = parser.parse_args(argv)

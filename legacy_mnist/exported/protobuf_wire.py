@@ -1,7 +1,7 @@
 """Read protobuf messages field by field in pure Python, strictly: a model from a stranger is parsed here first.
 
-Not run directly; `legacy_mnist.model_vetting` reads Paddle's ProgramDesc and ONNX's ModelProto with it,
-and `legacy_mnist.model_files` reads the tensor headers of `.pdiparams` files. Paddle's and ONNX Runtime's
+Not run directly; `legacy_mnist.exported.model_vetting` reads Paddle's ProgramDesc and ONNX's ModelProto with it,
+and `legacy_mnist.exported.model_files` reads the tensor headers of `.pdiparams` files. Paddle's and ONNX Runtime's
 C++ parsers can crash the process on crafted input; this one can only raise `WireError`.
 """
 from __future__ import annotations

@@ -27,7 +27,7 @@ from ._compat import (
 
 paddle = legacy_paddle()
 
-from ..pillow_aliases import restore as _restore_pillow_aliases  # noqa: E402
+from ..compat.pillow_aliases import restore as _restore_pillow_aliases  # noqa: E402
 
 _restore_pillow_aliases()  # the book's infer() resizes with Image.ANTIALIAS, which Pillow 10 removed
 install_module_hints()

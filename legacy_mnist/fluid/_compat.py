@@ -13,9 +13,9 @@ import warnings
 from typing import Callable, Mapping
 
 from ..errors import UserError
-from ..not_covered import NotCoveredError, NotCoveredImportError  # noqa: F401 (re-exported)
-from ..not_covered import module_getattr as _module_getattr
-from ..not_covered import not_covered as _not_covered
+from ..compat.not_covered import NotCoveredError, NotCoveredImportError  # noqa: F401 (re-exported)
+from ..compat.not_covered import module_getattr as _module_getattr
+from ..compat.not_covered import not_covered as _not_covered
 
 DOCS_HINT = "see docs/porting.md"
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

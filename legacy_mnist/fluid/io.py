@@ -13,7 +13,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes
+from ..common.atomic import atomic_write_bytes
 from ..errors import ModelError
 from ..export import MODEL_PREFIX
 from ._compat import FluidArgumentError, legacy_paddle, module_getattr, warn_once

@@ -20,13 +20,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .errors import ModelError
-from .extras import require
-from .input_checks import model_input
-from .model_files import ModelChoice
-from .model_reading import VettedModel
-from .normalize import IMAGE_SHAPE, to_model_input
-from .paddle_env import available_cores, import_paddle, ir_guard, quiet_paddle_logger
+from ..errors import ModelError
+from ..common.extras import require
+from ..common.input_checks import model_input
+from ..exported.model_files import ModelChoice
+from ..exported.model_reading import VettedModel
+from ..normalize import IMAGE_SHAPE, to_model_input
+from ..paddle_env import available_cores, import_paddle, ir_guard, quiet_paddle_logger
 
 BACKENDS = ("executor", "predictor", "onnx", "openvino")
 # Which backends can run which export format (ONNX Runtime takes .onnx files only: `export --onnx` makes one).
@@ -324,13 +324,13 @@ class OpenVinoModel(Model):
         self._compiled: OrderedDict = OrderedDict()
         files = vetted.files
         if files.format == "pir":
-            from .export import paddle_to_onnx_bytes
+            from ..export import paddle_to_onnx_bytes
 
             with vetted.private_copy() as copy:
                 source = dataclasses.replace(vetted, program=paddle_to_onnx_bytes(copy, verbose=verbose),
                                              params=None, files=dataclasses.replace(files, model=files.model.with_suffix(".onnx"), params=None))
         elif files.format == "legacy":
-            from .export import fc_as_matmul
+            from ..export import fc_as_matmul
 
             source = dataclasses.replace(vetted, program=fc_as_matmul(vetted.program))
         else:

@@ -21,9 +21,9 @@ from typing import Iterator
 
 from PIL import Image
 
-from .errors import DataError
-from .native_output import native_output_captured
-from .untrusted import open_regular
+from ..errors import DataError
+from ..common.native_output import native_output_captured
+from ..common.untrusted import open_regular
 
 # Pillow's names: JPEG includes MPO (phones' multi-picture JPEGs), PPM reads PBM/PGM/PPM/PNM.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")

@@ -13,7 +13,7 @@ import signal
 import threading
 from typing import Iterator
 
-from .errors import Terminated
+from ..errors import Terminated
 
 
 def _stop(signum: int) -> BaseException:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .preprocess import NoDigitError, _label, check_strokes, ink_to_mnist, page_ink
+from ..preprocess import NoDigitError, _label, check_strokes, ink_to_mnist, page_ink
 
 PIECE_INK = 0.25  # soft-ink level that counts as a stroke when finding pieces
 MIN_PIECE = 0.04  # a piece with less than 4% of the largest piece's ink is a speck

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import recover_dir, staged_dir
-from .dataset.sources import _NumpyOnlyUnpickler  # the project's one numpy-only unpickler
-from .errors import ModelError, UserError
-from .paddle_env import import_paddle
-from .untrusted import read_regular
+from ..common.atomic import recover_dir, staged_dir
+from ..dataset.sources import _NumpyOnlyUnpickler  # the project's one numpy-only unpickler
+from ..errors import ModelError, UserError
+from ..paddle_env import import_paddle
+from ..common.untrusted import read_regular
 
 LAST = "last"
 BEST = "best"

@@ -2,7 +2,7 @@
 batch, the communication ops, and the checks that keep every rank's weights identical.
 
 Not run directly: `python -m legacy_mnist.train --nproc 2 ...` starts the ranks through
-`paddle.distributed.launch` (legacy_mnist/launcher.py), and each rank's `train()` asks `for_this_process`
+`paddle.distributed.launch` (legacy_mnist/training/launcher.py), and each rank's `train()` asks `for_this_process`
 what to do; docs/scaling.md has the recipes and the numbers.
 
 On CPU (the CPU wheel has neither Fleet's parameter server nor its static collective mode, see docs/scaling.md)
@@ -23,6 +23,8 @@ trap of Fleet's static mode on CPU, which exits 0 with no communication ops) fai
 On GPU (`--device gpu`) `FleetCollective` uses Paddle's documented recipe instead: fleet.init(is_collective=True)
 and fleet.distributed_optimizer, which insert the broadcast, scaling and all_reduce themselves. That path is
 written from Paddle's documentation and has not been run on a GPU yet.
+Why this is long: the rank's view of the job and the program rewriting that inserts the all_reduce ops:
+splits.md separates the two.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PipelineFailure, UserError
+from ..errors import PipelineFailure, UserError
 
 RING = 0  # the one communication ring; the gloo context below is created for it
 SUM, MAX = 0, 1  # all_reduce's reduce_type
@@ -119,7 +121,7 @@ def weights_digest(scope, program) -> str:
 
 
 def _persistable_tensors(program) -> list:
-    from .paddle_env import import_paddle
+    from ..paddle_env import import_paddle
 
     dense = import_paddle().base.core.VarDesc.VarType.LOD_TENSOR
     return [var for var in program.list_vars() if var.persistable and var.type == dense]
@@ -296,7 +298,7 @@ def add_data_parallel_ops(paddle, programs):
     all_reduce is mostly latency (docs/scaling.md: the cnn's 11 tensors one by one cost 17x a single
     all_reduce of the same 33,663 floats).
     """
-    from .paddle_env import ir_guard
+    from ..paddle_env import ir_guard
 
     main = programs.main
     with ir_guard("legacy"):

@@ -1,8 +1,8 @@
 """`paddle.distributed.launch`, unchanged, that also leaves every rank's exit status in a file.
 
-Run:  LEGACY_MNIST_LAUNCH_RECORD=<file> python -m legacy_mnist.launch_watch [launch's own options] SCRIPT ...
+Run:  LEGACY_MNIST_LAUNCH_RECORD=<file> python -m legacy_mnist.training.launch_watch [launch's own options] SCRIPT ...
 (`python -m legacy_mnist.train --nproc N` runs it in place of `python -m paddle.distributed.launch`;
-legacy_mnist/launcher.py reads the file.)
+legacy_mnist/training/launcher.py reads the file.)
 
 Why: launch logs the status of the first failed rank in rank order only (`Container failed !!!`), at its
 next look (every 1-2 s). When rank 1 is killed, rank 0 fails within milliseconds (gloo: "Connection reset

@@ -2,7 +2,7 @@
 command: rank 0's output streamed live, one exit code, and a one-line error naming the rank that failed.
 
 Run:  python -m legacy_mnist.train --nproc 2 [train options]      # this module does the launching
-It runs  python -m legacy_mnist.launch_watch --nproc_per_node N (GPU: --gpus 0,..,N-1)
+It runs  python -m legacy_mnist.training.launch_watch --nproc_per_node N (GPU: --gpus 0,..,N-1)
              --log_dir <checkpoint-dir>/launch-logs  legacy_mnist/dist_train.py [train options]
 (launch_watch is paddle.distributed.launch that also records every rank's exit status.)
 Each rank writes its own log (workerlog.N) and an exit report (distributed.EXIT_REPORT) there.
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import BinaryIO, Sequence
 
 from .distributed import EXIT_REPORT, PEER_LOST, RANK0_STDOUT_ENV
-from .errors import EXIT_FAILURE, ReportedError, UserError
+from ..errors import EXIT_FAILURE, ReportedError, UserError
 from .launch_watch import RECORD_ENV, RECORD_NAME
 
 LOG_DIR_NAME = "launch-logs"
-WORKER_SCRIPT = Path(__file__).resolve().with_name("dist_train.py")
+WORKER_SCRIPT = Path(__file__).resolve().parents[1] / "dist_train.py"
 POLL_SECONDS = 0.1
 INTERRUPTED = (130, 143)  # 128 + SIGINT / SIGTERM: the ranks stopped on a signal
 
@@ -49,7 +49,7 @@ class RankOutcome:
 
 def launch_command(nproc: int, device: str, log_dir: Path, train_args: Sequence[str]) -> list[str]:
     devices = ["--gpus", ",".join(str(i) for i in range(nproc))] if device == "gpu" else ["--nproc_per_node", str(nproc)]
-    return [sys.executable, "-m", "legacy_mnist.launch_watch", *devices, "--log_dir", str(log_dir),
+    return [sys.executable, "-m", "legacy_mnist.training.launch_watch", *devices, "--log_dir", str(log_dir),
             str(WORKER_SCRIPT), *train_args]
 
 

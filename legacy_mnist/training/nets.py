@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-from .paddle_env import import_paddle
+from ..paddle_env import import_paddle
 
 MODELS = ("softmax", "mlp", "cnn", "lenet5", "vgg")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")

@@ -19,9 +19,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .config import TrainConfig
+from ..config import TrainConfig
 from .nets import NETWORKS, LayerInfo, Layers, resolve_activation
-from .paddle_env import available_cores, import_paddle, ir_guard
+from ..paddle_env import available_cores, import_paddle, ir_guard
 
 FEED_IMAGE = "img"
 FEED_LABEL = "label"

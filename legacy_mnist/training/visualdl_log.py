@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .atomic import check_output
-from .extras import require
-from .logs import json_record
+from ..common.atomic import check_output
+from ..common.extras import require
+from ..logs import json_record
 
 SKIPPED = {"event", "epoch", "step", "global_step", "exit_code"}  # the record's coordinates, not scalars
 

@@ -18,8 +18,8 @@ Anything else raises NotCoveredError naming what to use instead.
 from __future__ import annotations
 
 from ..fluid._compat import legacy_paddle
-from ..not_covered import NotCoveredError
-from ..pillow_aliases import restore as _restore_pillow_aliases
+from ..compat.not_covered import NotCoveredError
+from ..compat.pillow_aliases import restore as _restore_pillow_aliases
 
 paddle = legacy_paddle()
 _restore_pillow_aliases()  # the v2 tutorials resize with Image.ANTIALIAS, which Pillow 10 removed

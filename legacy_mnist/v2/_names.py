@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import threading
 
-from ..not_covered import NotCoveredError, module_getattr, not_covered
+from ..compat.not_covered import NotCoveredError, module_getattr, not_covered
 
 NAMESPACE = "legacy_mnist.v2"
 _counters: collections.Counter = collections.Counter()

@@ -14,7 +14,7 @@ from .data_feeder import DataFeeder
 from .runtime import RUNTIME
 from .topology import Topology
 from ..fluid._compat import legacy_paddle
-from ..program import configure_runtime
+from ..training.program import configure_runtime
 
 paddle = legacy_paddle()
 

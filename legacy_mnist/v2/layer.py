@@ -7,6 +7,8 @@ As in v2 (paddle/v2/layer.py parsed the graph only when a topology was made), a 
 (legacy_mnist/v2/topology.py). Defaults are v2's (trainer_config_helpers/layers.py): fc's activation is Tanh,
 img_conv's and batch_norm's Relu; img_pool rounds its output size up (ceil_mode=True); a conv or pool that
 reads a flat dense_vector takes a square image of num_channels x sqrt(size / num_channels) pixels each side.
+Why this is long: one translation per paddle.v2 layer name the recognize-digits chapter used, in the old
+module's order, each a few lines onto our own stages.
 """
 from __future__ import annotations
 

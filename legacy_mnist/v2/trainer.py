@@ -5,7 +5,7 @@ Not run directly; the v2 tutorial's
     trainer.train(reader=paddle.batch(...), num_passes=5, event_handler=handler)
     result = trainer.test(reader=paddle.batch(paddle.dataset.mnist.test(), batch_size=128))
     trainer.save_parameter_to_tar(f)
-works as written. The Programs follow the book's flow (legacy_mnist/program.py): the test program is cloned
+works as written. The Programs follow the book's flow (legacy_mnist/training/program.py): the test program is cloned
 before `minimize`, and the training program gets the same fast CPU kernels as ours. As in v2
 (paddle/v2/trainer.py, SGD.train), the gradient is that of the cost summed over the batch, `event.cost` is
 that sum divided by the batch size, and `metrics` holds classification_error_evaluator, the error rate.
@@ -23,7 +23,7 @@ from .parameters import Parameters
 from .runtime import RUNTIME
 from .topology import Topology
 from ..fluid._compat import legacy_paddle
-from ..program import _index_max_pools, _use_onednn_convs, configure_runtime
+from ..training.program import _index_max_pools, _use_onednn_convs, configure_runtime
 
 paddle = legacy_paddle()
 

@@ -9,7 +9,7 @@ and it rejects a verified cache whose gzip bytes differ); this one reads the pro
 from __future__ import annotations
 
 from . import datasets
-from ..not_covered import module_getattr
+from ..compat.not_covered import module_getattr
 
 __getattr__ = module_getattr("paddle.vision", {
     "transforms": "paddle.vision.transforms (it works offline as is)",

@@ -1,7 +1,7 @@
 """Export the book's networks and the AI Studio course's dygraph network with the real Paddle 1.8.5.
 
 Run (in the Paddle 1.8.5 environment):  $LEGACY_MNIST_PADDLE18_PYTHON tests/old_paddle/export_fluid18.py OUT
-tests/test_model_vetting.py checks that every program written here passes legacy_mnist.model_vetting.
+tests/test_model_vetting.py checks that every program written here passes legacy_mnist.exported.model_vetting.
 The networks are the book's `02.recognize_digits/train.py` ones (untrained: only the programs matter);
 `fluid.io.save_inference_model` writes `__model__` + one file per variable, or `model` + `params`
 combined; the course's network goes through `TracedLayer`, 1.8's dygraph export, which fixes the batch at 1.

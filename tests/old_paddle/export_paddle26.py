@@ -1,7 +1,7 @@
 """Export the book's networks, the 2.x LeNet tutorials' and the AI Studio course's with the real Paddle 2.6.2.
 
 Run (in the Paddle 2.6.2 environment):  $LEGACY_MNIST_PADDLE2_PYTHON tests/old_paddle/export_paddle26.py OUT
-tests/test_model_vetting.py checks that every program written here passes legacy_mnist.model_vetting and
+tests/test_model_vetting.py checks that every program written here passes legacy_mnist.exported.model_vetting and
 loads. Untrained networks (only the programs matter): `paddle.static.save_inference_model` of the book's
 three, `paddle.jit.save` of LeNet (relu, sigmoid, with batch norm and dropout) and of the course's network
 in 2.x form (its `x.shape[0]` reshape), and the high-level API's `paddle.Model.save(training=False)`.

@@ -1,6 +1,6 @@
 """The cost of the data-parallel step's communication, per rank, on gloo: run under paddle.distributed.launch.
 
-Run by the scaling section:  python -m paddle.distributed.launch --nproc_per_node 2 bench/allreduce.py SPEC_JSON
+Run by the scaling section:  python -m paddle.distributed.launch --nproc_per_node 2 legacy_mnist/benchmarks/workers/allreduce.py SPEC_JSON
 Times (1) exactly the all_reduce ops the cnn's training step carries (`add_data_parallel_ops`: each gradient,
 batch norm's two statistics, the [cost, acc, stop] triple), run as one program, and (2) one all_reduce of
 float32 vectors from 1 KiB to 4 MiB, to fit latency + size / bandwidth. Rank 0 prints the result line.
@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parents[1])  # run as a file by launch, from the checkout
+sys.path[0] = str(Path(__file__).resolve().parents[3])  # run as a file by launch, from the checkout
 
-from bench.common import emit  # noqa: E402
+from legacy_mnist.benchmarks.workers.common import emit  # noqa: E402
 
 
 def _timed(exe, program, feed, repeats: int) -> float:
@@ -33,7 +33,7 @@ def _timed(exe, program, feed, repeats: int) -> float:
 def _all_reduce_program(paddle, shapes: list[tuple]):
     import numpy as np
 
-    from legacy_mnist.distributed import RING, SUM
+    from legacy_mnist.training.distributed import RING, SUM
 
     program, startup = paddle.static.Program(), paddle.static.Program()
     feed = {}
@@ -48,9 +48,9 @@ def _all_reduce_program(paddle, shapes: list[tuple]):
 
 def measure(spec: dict) -> dict:
     from legacy_mnist.config import TrainConfig
-    from legacy_mnist.distributed import Cluster, GlooDataParallel, gradient_names, batch_norm_statistics
+    from legacy_mnist.training.distributed import Cluster, GlooDataParallel, gradient_names, batch_norm_statistics
     from legacy_mnist.paddle_env import import_paddle
-    from legacy_mnist.program import build_programs
+    from legacy_mnist.training.program import build_programs
 
     paddle = import_paddle()
     paddle.base.core.set_num_threads(1)

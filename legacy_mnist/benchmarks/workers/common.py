@@ -1,6 +1,6 @@
 """What every benchmark worker shares: the spec/result protocol, timing, peak memory and the data.
 
-Not run directly; `bench.ours`, `bench.torch_peer` and `bench.ort_peer` import it. Nothing here imports
+Not run directly; `legacy_mnist.benchmarks.workers.ours`, `legacy_mnist.benchmarks.workers.torch_peer` and `legacy_mnist.benchmarks.workers.ort_peer` import it. Nothing here imports
 Paddle or PyTorch, so each worker pays only for the framework it measures.
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """The ONNX Runtime peer: a plain `InferenceSession` on the ONNX file converted from our export.
 
-Run by the driver:  python -m bench.ort_peer infer SPEC_JSON
+Run by the driver:  python -m legacy_mnist.benchmarks.workers.ort_peer infer SPEC_JSON
 No wrapper around `session.run`, so this is the runtime's own cost; intra-op threads = the bench's --threads.
 """
 from __future__ import annotations
 
-from bench.common import main_guard, test_inputs, time_inference
+from legacy_mnist.benchmarks.workers.common import main_guard, test_inputs, time_inference
 
 
 def inference(spec: dict) -> dict:

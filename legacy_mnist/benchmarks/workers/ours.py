@@ -1,6 +1,6 @@
 """Our pipeline under measurement: `legacy_mnist.train.train` and `legacy_mnist.infer.load_model`, as shipped.
 
-Run by the driver:  python -m bench.ours train|t99|infer|model|best|uci SPEC_JSON
+Run by the driver:  python -m legacy_mnist.benchmarks.workers.ours train|t99|infer|model|best|uci SPEC_JSON
 Every figure comes from the public entry points (events and predict calls), so what is timed is what users
 run: feeding, fetching the cost and accuracy every step, the event handler, evaluation and checkpoints.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bench.common import main_guard, test_inputs, time_inference
+from legacy_mnist.benchmarks.workers.common import main_guard, test_inputs, time_inference
 
 
 def _config(spec: dict, **changes):

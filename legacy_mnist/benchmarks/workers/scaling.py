@@ -1,9 +1,9 @@
 """Data-parallel scaling on this machine, as users run it: `python -m legacy_mnist.train` with and without --nproc.
 
-Run by the driver:  python -m bench.scaling run|allreduce SPEC_JSON
+Run by the driver:  python -m legacy_mnist.benchmarks.workers.scaling run|allreduce SPEC_JSON
 `run` starts the training command (--log-format json), timestamps rank 0's epoch records as they arrive and
 stops the job (SIGTERM, as a user's Ctrl-C) at the end of the first pass whose test accuracy reaches the
-target. `allreduce` runs bench/allreduce.py under paddle.distributed.launch and relays its figures.
+target. `allreduce` runs legacy_mnist/benchmarks/workers/allreduce.py under paddle.distributed.launch and relays its figures.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import RESULT_PREFIX, main_guard
+from legacy_mnist.benchmarks.workers.common import RESULT_PREFIX, main_guard
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def train_command(spec: dict) -> list[str]:
@@ -77,7 +77,7 @@ def run_training(spec: dict) -> dict:
 def run_allreduce(spec: dict) -> dict:
     with tempfile.TemporaryDirectory(prefix="legacy-mnist-allreduce-") as logs:
         proc = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
-                               str(spec.get("nproc", 2)), "--log_dir", logs, str(REPO / "bench" / "allreduce.py"),
+                               str(spec.get("nproc", 2)), "--log_dir", logs, str(Path(__file__).resolve().with_name("allreduce.py")),
                                json.dumps(spec)], capture_output=True, text=True, cwd=REPO, timeout=600)
         log = (Path(logs) / "workerlog.0").read_text() if (Path(logs) / "workerlog.0").exists() else ""
     lines = [line for line in log.splitlines() if line.startswith(RESULT_PREFIX)]

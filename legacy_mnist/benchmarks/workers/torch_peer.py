@@ -1,6 +1,6 @@
 """The PyTorch peer: the book's CNN in idiomatic PyTorch eager, on exactly our data, batches and schedule.
 
-Run by the driver:  python -m bench.torch_peer train|t99|infer SPEC_JSON
+Run by the driver:  python -m legacy_mnist.benchmarks.workers.torch_peer train|t99|infer SPEC_JSON
 Same network (conv20 5x5 + relu + max pool, batch norm, conv50 5x5 + relu + max pool, fc 10: 33,620
 parameters), same batch size, the same recipe as our `TrainConfig` defaults (Adam at its learning rate, the
 same per-step LR schedule over the same number of passes), the same shuffled batches (`iterate_batches` with
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from bench.common import main_guard, test_inputs, time_inference, train_val_test
+from legacy_mnist.benchmarks.workers.common import main_guard, test_inputs, time_inference, train_val_test
 
 
 def _torch(threads: int):

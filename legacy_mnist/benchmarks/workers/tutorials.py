@@ -1,7 +1,7 @@
 """The old tutorials under measurement, on the full data: paddle.v2 through legacy_mnist.v2, and the 2.x
 LeNet pages through legacy_mnist.vision.
 
-Run by the driver:  python -m bench.tutorials v2_book|v2_corpus|hapi SPEC_JSON
+Run by the driver:  python -m legacy_mnist.benchmarks.workers.tutorials v2_book|v2_corpus|hapi SPEC_JSON
   v2_book    the v2 book chapter's train.py (PaddlePaddle/book 02.recognize_digits, 2017) with each of its
              three networks and its own settings: Momentum(0.1/128, 0.9, L2 0.0005*128) on the summed cost,
              batch 128, shuffle buffer 8192, 5 passes, the best pass by test cost. With "as_2017": what
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import main_guard
+from legacy_mnist.benchmarks.workers.common import main_guard
 
 TEST_LINE = re.compile(r"Test with Pass 0, Cost (\d+\.\d+), \{'classification_error_evaluator': ([0-9.e-]+)\}")
 
@@ -79,7 +79,7 @@ def v2_book(spec: dict) -> dict:
 
 
 def v2_corpus(spec: dict) -> dict:
-    from legacy_mnist.corpus import find_corpus, port_v2, replace_once, run_script, shrink_v2_train
+    from legacy_mnist.benchmarks.corpus import find_corpus, port_v2, replace_once, run_script, shrink_v2_train
 
     corpus = find_corpus()
     if corpus is None:
@@ -106,7 +106,7 @@ def v2_corpus(spec: dict) -> dict:
 
 
 def hapi(spec: dict) -> dict:
-    from legacy_mnist.corpus import find_corpus, hapi_eval_accuracy, port_hapi, run_script
+    from legacy_mnist.benchmarks.corpus import find_corpus, hapi_eval_accuracy, port_hapi, run_script
 
     corpus = find_corpus()
     if corpus is None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ...atomic import atomic_write_bytes
-from ...checkpoint import verified_bytes
+from ...common.atomic import atomic_write_bytes
+from ...training.checkpoint import verified_bytes
 from ...errors import ModelError
 from .._compat import FluidArgumentError, legacy_paddle, warn_once
 

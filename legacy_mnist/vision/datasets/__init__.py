@@ -5,7 +5,7 @@ Try it:  python -c "from legacy_mnist.vision.datasets import MNIST; print(len(MN
 from __future__ import annotations
 
 from .mnist import MNIST
-from ...not_covered import module_getattr
+from ...compat.not_covered import module_getattr
 
 _DOWNLOADS = "paddle.vision.datasets.{} (it downloads; offline, pass its files' paths)"
 __getattr__ = module_getattr("paddle.vision.datasets", {

@@ -1,0 +1,1 @@
+"""The benchmark behind `python -m legacy_mnist.bench`: one module per section; `workers/` holds what each measured process runs."""

@@ -1,0 +1,1 @@
+"""Shared leaves every stage may import: crash-safe writes, reading strangers' files, native output, bounds, optional packages."""
