@@ -9,6 +9,9 @@ images that look like what people photograph or scan, with the true label known.
 from a seeded generator, so a set is reproducible from (digits, count, seed). Three sets:
 `photos` (file formats), `paper` (PAPER_KINDS: notebook paper, shadows, coloured ink, pencil, blank pages)
 and `numbers` (written numbers, spacing from touching to wide; the label is the digit string).
+
+Why this is long: three photo sets share one renderer (paper, ink, lighting, file formats); split per set
+they would each repeat the paper and ink steps.
 """
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ through `legacy_mnist.infer.load_model`, which picks the class here. Backends:
   openvino   OpenVINO: our .pdmodel through its Paddle frontend, an .onnx file as it is, a PIR .json through
              paddle2onnx in memory; extra `openvino`
 `default_backend` ranks the installed ones by the measurements in docs/benchmarks.md.
+Why this is long: four backend classes side by side behind one interface, so their configuration for speed
+can be compared in one place.
 """
 from __future__ import annotations
 
