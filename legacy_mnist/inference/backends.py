@@ -306,7 +306,7 @@ class OpenVinoModel(Model):
     converted to ONNX in memory by paddle2onnx (extra `onnx`).
 
     An older export whose fc layers are fluid `mul` ops (which the frontend cannot convert) is rewritten in
-    memory into the current op form first (`export.fc_as_matmul`, the same arithmetic). Compiled for f32:
+    memory into the current op form first (`exported.op_forms.fc_as_matmul`, the same arithmetic). Compiled for f32:
     on a CPU with AMX, OpenVINO's default is bf16, which moves probabilities by ~1e-2. Each batch size gets
     its own static-shape compiled model (the last OPENVINO_SHAPES kept): static shapes let the CPU plugin
     pick its kernels ahead and skip shape inference per call (0.055 ms vs 0.069 ms a single image). One image
@@ -326,13 +326,13 @@ class OpenVinoModel(Model):
         self._compiled: OrderedDict = OrderedDict()
         files = vetted.files
         if files.format == "pir":
-            from ..export import paddle_to_onnx_bytes
+            from ..exported.op_forms import paddle_to_onnx_bytes
 
             with vetted.private_copy() as copy:
                 source = dataclasses.replace(vetted, program=paddle_to_onnx_bytes(copy, verbose=verbose),
                                              params=None, files=dataclasses.replace(files, model=files.model.with_suffix(".onnx"), params=None))
         elif files.format == "legacy":
-            from ..export import fc_as_matmul
+            from ..exported.op_forms import fc_as_matmul
 
             source = dataclasses.replace(vetted, program=fc_as_matmul(vetted.program))
         else:
