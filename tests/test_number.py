@@ -27,15 +27,16 @@ def test_generated_numbers_are_read(vgg, mnist_cache):
     from legacy_mnist.dataset import load_split
 
     split = load_split("test", log=lambda line: None)
-    pages = make_number_set(split.images, split.labels, count=20, seed=3)
+    pages = make_number_set(split.images, split.labels, count=50, seed=3)
     right = 0
     for page in pages:
         with Image.open(io.BytesIO(page.data)) as image:
             digits, probs = read_number(image, lambda x: vgg.predict(to_model_input(x)))
         assert probs.shape == (len(digits), 10)
         right += "".join(map(str, digits)) == page.label
-    # Measured 86% on 100 numbers (seed 1); the goal is 90% (not reached yet).
-    assert right >= 16, f"{right} of {len(pages)} numbers read right"
+    # The bar: 90% of generated numbers (2-6 digits, touching to wide). Measured 49/50 on this set;
+    # 95/100 (seed 1), 194/200 (seed 2), 98/100 (seed 4, never tuned on; cnn 97/100).
+    assert right >= 45, f"{right} of {len(pages)} numbers read right"
 
 
 def test_a_blank_page_is_no_number():
