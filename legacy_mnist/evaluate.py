@@ -27,8 +27,9 @@ from .common.atomic import check_output, write_output
 from .common.input_checks import check_seed
 from .inference.spreadsheet import cell
 from .errors import ArgumentParser, EXIT_OK, run_cli
-from .infer import (BACKENDS, NUM_CLASSES, Model, add_model_arguments, add_verbosity_arguments, load_model,
-                    report_model)
+from .infer import add_model_arguments, add_verbosity_arguments, report_model
+from .inference.backends import BACKENDS, NUM_CLASSES, Model
+from .inference.loading import load_model
 from .normalize import to_model_input
 from .paddle_env import configure_logging
 from .preprocess import PREPROCESS_MODES

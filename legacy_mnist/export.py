@@ -118,7 +118,7 @@ def convert_to_onnx(
     """
     import onnxruntime
 
-    from .infer import load_model  # the deployment loader: the same code that will run the file
+    from .inference.loading import load_model  # the deployment loader: the same code that will run the file
 
     files = find_model_files(model_dir, "paddle")
     check_opset(opset)
