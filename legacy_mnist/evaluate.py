@@ -10,15 +10,12 @@ Reads only the exported files (like `infer`). By default the MNIST test split go
 (normalised as in training); `--photos N` first renders N test digits as ink-on-paper photos
 (`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured;
 `--uci` does the same with the 1,797 UCI digits (`legacy_mnist.dataset.uci`) as dark ink on white 32x32 images.
-Why this is long: the evaluation, its text/JSON report, its figures and the command: splits.md moves the
-figures out.
 """
 from __future__ import annotations
 
 import io
 import json
 import sys
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -28,73 +25,12 @@ from .common.input_checks import check_seed
 from .inference.spreadsheet import cell
 from .errors import ArgumentParser, EXIT_OK, run_cli
 from .infer import add_model_arguments, add_verbosity_arguments, report_model
-from .inference.backends import BACKENDS, NUM_CLASSES, Model
+from .inference.backends import BACKENDS, NUM_CLASSES
 from .inference.loading import load_model
-from .normalize import to_model_input
 from .paddle_env import configure_logging
 from .preprocess import PREPROCESS_MODES
-
-DEFAULT_BATCH_SIZE = 500
-GALLERY_LIMIT = 60  # misclassified digits drawn (the worst, most confident mistakes first)
-SAMPLE_COUNT = 40
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    count: int
-    correct: int
-    confusion: np.ndarray  # int64 [10, 10]: rows = true digit, columns = predicted digit
-    predictions: np.ndarray  # int64 [N]; -1 where preprocessing found no digit (counted as wrong)
-    confidences: np.ndarray  # float32 [N]: probability of the predicted digit (0 where -1)
-    unreadable_per_class: np.ndarray  # int64 [10]: images per true digit that had no prediction
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.count if self.count else 0.0
-
-    @property
-    def unreadable(self) -> int:
-        return int(self.unreadable_per_class.sum())
-
-    @property
-    def support(self) -> np.ndarray:
-        return self.confusion.sum(axis=1) + self.unreadable_per_class
-
-    @property
-    def per_class_correct(self) -> np.ndarray:
-        return np.diag(self.confusion).copy()
-
-    @property
-    def per_class_accuracy(self) -> np.ndarray:
-        support = self.support
-        return np.where(support > 0, self.per_class_correct / np.maximum(support, 1), 0.0)
-
-
-def summarize(labels: np.ndarray, probs: np.ndarray, readable: np.ndarray | None = None) -> Evaluation:
-    """Accuracy and confusion matrix from labels [N] and probabilities [N, 10]; rows with readable=False
-    count as wrong and stay out of the matrix."""
-    labels = np.asarray(labels, dtype=np.int64)
-    readable = np.ones(len(labels), dtype=bool) if readable is None else np.asarray(readable, dtype=bool)
-    predictions = np.where(readable, probs.argmax(axis=1), -1).astype(np.int64)
-    confidences = np.where(readable, probs.max(axis=1), 0.0).astype(np.float32)
-    confusion = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    np.add.at(confusion, (labels[readable], predictions[readable]), 1)
-    return Evaluation(
-        count=len(labels), correct=int(np.sum(predictions == labels)), confusion=confusion,
-        predictions=predictions, confidences=confidences,
-        unreadable_per_class=np.bincount(labels[~readable], minlength=NUM_CLASSES).astype(np.int64),
-    )
-
-
-def predict_arrays(model: Model, images: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
-    """Probabilities [N, 10] for uint8 images [N, 28, 28], `batch_size` at a time."""
-    chunks = [model.predict(to_model_input(images[i : i + batch_size])) for i in range(0, len(images), batch_size)]
-    return np.concatenate(chunks) if chunks else np.zeros((0, NUM_CLASSES), dtype=np.float32)
-
-
-def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
-    """Evaluate `model` on uint8 digits [N, 28, 28] with int labels [N]."""
-    return summarize(labels, predict_arrays(model, images, batch_size))
+from .inference.evaluation import DEFAULT_BATCH_SIZE, Evaluation, evaluate, predict_arrays, summarize
+from .inference.figures import confusion_png, misclassified_png, samples_png
 
 
 PHOTO_SETS = ("photos", "paper")  # legacy_mnist.synthetic's digit sets (numbers: evaluate_numbers)
@@ -174,84 +110,6 @@ def format_text(result: Evaluation, meta: dict | None = None) -> str:
     for d in range(NUM_CLASSES):
         lines.append(f"  {d}: " + "".join(f"{n:>6}" for n in result.confusion[d]))
     return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------- plots
-def _figure(width: float, height: float):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=100)
-
-
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-def confusion_png(result: Evaluation, title: str = "Confusion matrix") -> bytes:
-    """The confusion matrix as a heat map with counts, rows = true digit."""
-    fig = _figure(6.4, 5.6)
-    axis = fig.add_subplot(1, 1, 1)
-    # Log colour scale: the diagonal is ~1000 per class, the mistakes worth seeing are single digits.
-    shown = np.log1p(result.confusion)
-    image = axis.imshow(shown, cmap="Blues")
-    peak = shown.max() if shown.size else 1
-    for (row, col), count in np.ndenumerate(result.confusion):
-        if count:
-            colour = "white" if shown[row, col] > 0.6 * peak else "black"
-            axis.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
-    axis.set_xticks(range(NUM_CLASSES))
-    axis.set_yticks(range(NUM_CLASSES))
-    axis.set_xlabel("predicted digit")
-    axis.set_ylabel("true digit")
-    axis.set_title(f"{title} (accuracy {result.accuracy:.4f}, n={result.count})")
-    fig.colorbar(image, ax=axis, label="log(1 + count)")
-    fig.tight_layout()
-    return _png(fig)
-
-
-def _grid(images: np.ndarray, captions: list[str], title: str, columns: int = 10) -> bytes:
-    count = max(1, len(images))
-    rows = (count + columns - 1) // columns
-    fig = _figure(columns * 1.0, rows * 1.15 + 0.6)
-    for index, (pixels, caption) in enumerate(zip(images, captions)):
-        axis = fig.add_subplot(rows, columns, index + 1)
-        axis.imshow(pixels, cmap="gray", vmin=0, vmax=255)
-        axis.set_title(caption, fontsize=7)
-        axis.axis("off")
-    if not len(images):
-        axis = fig.add_subplot(1, 1, 1)
-        axis.text(0.5, 0.5, "none", ha="center", va="center")
-        axis.axis("off")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return _png(fig)
-
-
-def misclassified_png(images: np.ndarray, labels: np.ndarray, result: Evaluation, limit: int = GALLERY_LIMIT) -> bytes:
-    """The misclassified digits, most confident mistakes first, captioned 'true -> predicted (p)'."""
-    wrong = np.nonzero(result.predictions != labels)[0]
-    wrong = wrong[np.argsort(-result.confidences[wrong], kind="stable")][:limit]
-    captions = [
-        f"{labels[i]}->{result.predictions[i] if result.predictions[i] >= 0 else '?'} ({result.confidences[i]:.2f})"
-        for i in wrong
-    ]
-    total = int(np.sum(result.predictions != labels))
-    return _grid(images[wrong], captions, f"Misclassified: {len(wrong)} of {total} shown (true->predicted (p))")
-
-
-def samples_png(images: np.ndarray, labels: np.ndarray, result: Evaluation | None = None, count: int = SAMPLE_COUNT) -> bytes:
-    """The first `count` images with their labels (and predictions when given)."""
-    count = min(count, len(images))
-    if result is None:
-        captions = [f"label {labels[i]}" for i in range(count)]
-    else:
-        captions = [f"{labels[i]} / pred {result.predictions[i]}" for i in range(count)]
-    return _grid(images[:count], captions, "Samples: label / prediction" if result is not None else "Samples")
 
 
 # ------------------------------------------------------------------------------------------------- CLI
