@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from legacy_mnist import bench
+from legacy_mnist.benchmarks import harness, pipeline, report
 from legacy_mnist.common import extras as bench_extras
 from legacy_mnist.errors import UserError
 
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_ratio_pairs_repetitions_and_takes_the_median():
     # Rep 2 was slow for both (machine noise): paired ratios stay 2.0 although the medians alone give 1.5.
-    figure = bench.paired("x", "img/s", [200, 100, 210], "peer", [100, 50, 140], 1.0, higher_is_better=True)
+    figure = harness.paired("x", "img/s", [200, 100, 210], "peer", [100, 50, 140], 1.0, higher_is_better=True)
     assert figure.ratio == pytest.approx(2.0)
     assert figure.ours == 200 and figure.peer_value == 100
     assert figure.ratio_range == pytest.approx((1.5, 2.0))
@@ -28,39 +29,39 @@ def test_ratio_pairs_repetitions_and_takes_the_median():
 
 
 def test_goal_direction_and_failed_repetitions():
-    slower = bench.paired("t", "s", [30.0, None, 31.0], "peer", [20.0, 21.0, None], 1.0, higher_is_better=False)
+    slower = harness.paired("t", "s", [30.0, None, 31.0], "peer", [20.0, 21.0, None], 1.0, higher_is_better=False)
     assert slower.ratio == pytest.approx(1.5)  # only repetition 1 has both values
     assert slower.met is False
-    missing = bench.paired("t", "s", [None], "peer", [1.0], 1.0, higher_is_better=False)
+    missing = harness.paired("t", "s", [None], "peer", [1.0], 1.0, higher_is_better=False)
     assert missing.ratio is None and missing.met is None
-    rss = bench.absolute("rss", "MB", [900.0, 1100.0, 950.0], "peer", [500.0, 500.0, 500.0], 1024)
+    rss = harness.absolute("rss", "MB", [900.0, 1100.0, 950.0], "peer", [500.0, 500.0, 500.0], 1024)
     assert rss.ours == 950.0 and rss.met is True and rss.goal == "<= 1024 MB"
 
 
 def test_interleave_alternates_the_order(monkeypatch):
     calls = []
-    monkeypatch.setattr(bench, "run_job", lambda job, log: calls.append(job.label) or {"v": len(calls)})
-    jobs = [bench.Job("a", "m", "k", {}), bench.Job("b", "m", "k", {})]
-    results = bench.interleave(jobs, 3, log=lambda message: None)
+    monkeypatch.setattr(harness, "run_job", lambda job, log: calls.append(job.label) or {"v": len(calls)})
+    jobs = [harness.Job("a", "m", "k", {}), harness.Job("b", "m", "k", {})]
+    results = harness.interleave(jobs, 3, log=lambda message: None)
     assert calls == ["a", "b", "b", "a", "a", "b"]
     assert [r["v"] for r in results["a"]] == [1, 4, 5]
 
 
 def test_write_docs_replaces_only_the_generated_block(tmp_path):
     doc = tmp_path / "benchmarks.md"
-    doc.write_text(f"# Title\n\nprose before\n\n{bench.BEGIN}\nold table\n{bench.END}\n\nprose after\n")
-    bench.write_docs(doc, "new table")
+    doc.write_text(f"# Title\n\nprose before\n\n{report.BEGIN}\nold table\n{report.END}\n\nprose after\n")
+    report.write_docs(doc, "new table")
     text = doc.read_text()
-    assert "old table" not in text and f"{bench.BEGIN}\nnew table\n{bench.END}" in text
+    assert "old table" not in text and f"{report.BEGIN}\nnew table\n{report.END}" in text
     assert text.startswith("# Title\n\nprose before") and text.endswith("prose after\n")
-    fresh = bench.write_docs(tmp_path / "new.md", "t")
-    assert fresh.read_text().count(bench.BEGIN) == 1
+    fresh = report.write_docs(tmp_path / "new.md", "t")
+    assert fresh.read_text().count(report.BEGIN) == 1
 
 
 def test_busy_machine_is_flagged_in_the_report():
     quiet = {"load_max": 2.4, "cores": 2, "threads": 2}  # the worker's own two threads
-    assert bench.busy_warning(quiet) is None
-    assert "busy" in bench.busy_warning(dict(quiet, load_max=4.2))
+    assert report.busy_warning(quiet) is None
+    assert "busy" in report.busy_warning(dict(quiet, load_max=4.2))
 
 
 @pytest.mark.parametrize("argv", [["--sections", "train,gpu"], ["--reps", "0"], ["--target", "1.5"],
@@ -75,7 +76,7 @@ def test_a_missing_peer_is_one_line_naming_the_extra(monkeypatch):
     real = bench_extras.importlib.util.find_spec
     monkeypatch.setattr(bench_extras.importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(UserError) as excinfo:
-        bench.run_bench(bench.BenchConfig(sections=("train",)), log=lambda message: None)
+        bench.run_bench(harness.BenchConfig(sections=("train",)), log=lambda message: None)
     message = str(excinfo.value)
     assert "\n" not in message and "torch" in message and 'pip install ".[bench]"' in message, message
     bench.require_peers(("models",))  # the accuracy section trains only our own pipeline: no peer needed
@@ -124,7 +125,7 @@ def test_quick_run_trains_each_network_and_checks_it_against_the_goal(quick_run)
         figure = figures[f"Test accuracy, {model}"]
         run = raw["runs"]["models"][model][0]
         assert figure["ours"] == pytest.approx(100 * run["test_acc"]) and 10 < figure["ours"] <= 100
-        assert figure["met"] == (run["test_acc"] >= bench.ACCURACY_GOAL[model])  # 1 short pass: usually not met
+        assert figure["met"] == (run["test_acc"] >= pipeline.ACCURACY_GOAL[model])  # 1 short pass: usually not met
         assert run["seconds"] > 0 and run["img_per_s"] > 0
         assert f"| {model} | {100 * run['test_acc']:.2f}% |" in done.stdout
     assert figures["Test accuracy, cnn"]["peer_value"] == pytest.approx(99.2)

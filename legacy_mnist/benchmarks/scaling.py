@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bench import BenchConfig, Figure, Job, interleave, paired, run_job, values
+from .harness import BenchConfig, Figure, Job, interleave, paired, run_job, values
 
 
 

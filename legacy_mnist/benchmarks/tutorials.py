@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..bench import BenchConfig, Figure, Job, run_job
+from .harness import BenchConfig, Figure, Job, run_job
 
 # What the tutorials printed (test accuracy; the v2 tutorial's own log gives the error after pass 0).
 PUBLISHED = {
