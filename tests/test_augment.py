@@ -7,7 +7,7 @@ from legacy_mnist.training import augment as aug
 from legacy_mnist.training.augment import AugmentSpec, augment_batch, batch_rng
 from legacy_mnist.config import TrainConfig
 from legacy_mnist.normalize import to_model_input
-from legacy_mnist.train import _array_batches, _Split
+from legacy_mnist.training.feeding import _array_batches, _Split
 
 
 def digits(count: int = 64) -> np.ndarray:

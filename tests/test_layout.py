@@ -70,7 +70,7 @@ PIPELINE = {"leaf", "data", "training", "exported", "inference", "commands"}
 MAY_IMPORT = {
     "leaf": {"leaf"},
     "data": {"leaf", "data"},
-    "training": {"leaf", "data", "training"},
+    "training": {"leaf", "data", "exported", "training"},  # training writes the exported files
     "exported": {"leaf", "exported"},  # the files alone: no training code, no data
     "inference": {"leaf", "exported", "inference"},  # never the network, the program or the training loop
     "commands": PIPELINE,

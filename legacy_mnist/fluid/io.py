@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..common.atomic import atomic_write_bytes
 from ..errors import ModelError
-from ..export import MODEL_PREFIX
+from ..exported.writing import MODEL_PREFIX
 from ._compat import FluidArgumentError, legacy_paddle, module_getattr, warn_once
 
 paddle = legacy_paddle()
