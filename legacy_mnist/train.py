@@ -12,7 +12,8 @@ import sys
 from typing import Sequence
 
 from .config import parse_args
-from .training.distributed import Cluster, redirect_rank0_stdout, report_exit
+from .training.distributed import Cluster
+from .training.rank_exit import redirect_rank0_stdout, report_exit
 from .errors import run_cli
 from .logs import BookTextLog, JsonLog
 from .training.nets import format_summary

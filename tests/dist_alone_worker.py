@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # run from a checkout without installing
-from legacy_mnist.training import distributed
+from legacy_mnist.training import collective_ops
 from legacy_mnist import train
 
-distributed.gradient_names = lambda program: []  # nothing but batch norm statistics and the logged figures
+collective_ops.gradient_names = lambda program: []  # nothing but batch norm statistics and the logged figures
 train.cli()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from legacy_mnist.training import distributed, launch_watch, launcher
+from legacy_mnist.training import collective_ops, distributed, launch_watch, launcher
 from legacy_mnist.config import TrainConfig, parse_args
 from legacy_mnist.errors import UserError
 from legacy_mnist.training.launcher import JobFailed, RankOutcome, judge
@@ -59,18 +59,18 @@ def _ops(program):
 def test_gradients_are_weighted_and_summed_between_backward_and_optimizer(model):
     paddle = import_paddle()
     programs = build_programs(TrainConfig(model=model, weight_decay=1e-4))  # L2 ops run after the sum
-    stats, sync = distributed.add_data_parallel_ops(paddle, programs)
+    stats, sync = collective_ops.add_data_parallel_ops(paddle, programs)
     ops = _ops(programs.main)
-    first_update = distributed.first_optimizer_op(programs.main.global_block())
+    first_update = collective_ops.first_optimizer_op(programs.main.global_block())
     reduce_at = [i for i, op in enumerate(ops) if op.type == "all_reduce"]
     assert len(reduce_at) == 1 and reduce_at[0] < first_update  # one collective a step, before any update
     (at,) = reduce_at
     scale = ops[at - 2]  # the rank's share weighs everything but the stop request
-    assert scale.type == "scale" and scale.input("ScaleTensor") == [distributed.SHARE_FEED]
-    assert ops[at - 1].type == "concat" and ops[at - 1].input("X")[1] == distributed.STOP_FEED
-    grads = distributed.gradient_names(programs.main)
+    assert scale.type == "scale" and scale.input("ScaleTensor") == [collective_ops.SHARE_FEED]
+    assert ops[at - 1].type == "concat" and ops[at - 1].input("X")[1] == collective_ops.STOP_FEED
+    grads = collective_ops.gradient_names(programs.main)
     assert len(grads) == len([p for p in programs.main.global_block().all_parameters() if p.trainable])
-    statistics = distributed.batch_norm_statistics(programs.main)
+    statistics = collective_ops.batch_norm_statistics(programs.main)
     assert len(statistics) == (2 if model == "cnn" else 0)  # batch norm's running mean and variance
     for name in grads + statistics:
         read = [i for i, op in enumerate(ops) if op.type == "reshape2" and op.input("X") == [name]]

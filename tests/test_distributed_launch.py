@@ -20,7 +20,7 @@ from legacy_mnist.training.checkpoint import read_meta
 from legacy_mnist.config import TrainConfig
 from legacy_mnist.dataset import load_split
 from legacy_mnist.dataset.sources import _NumpyOnlyUnpickler
-from legacy_mnist.training.distributed import EXIT_REPORT
+from legacy_mnist.training.rank_exit import EXIT_REPORT
 from legacy_mnist.training.launcher import LOG_DIR_NAME, WORKER_SCRIPT
 from legacy_mnist.train import train
 

@@ -5,7 +5,7 @@ Run:  python -m legacy_mnist.train --nproc 2 [train options]      # this module 
 It runs  python -m legacy_mnist.training.launch_watch --nproc_per_node N (GPU: --gpus 0,..,N-1)
              --log_dir <checkpoint-dir>/launch-logs  legacy_mnist/dist_train.py [train options]
 (launch_watch is paddle.distributed.launch that also records every rank's exit status.)
-Each rank writes its own log (workerlog.N) and an exit report (distributed.EXIT_REPORT) there.
+Each rank writes its own log (workerlog.N) and an exit report (rank_exit.EXIT_REPORT) there.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
-from .distributed import EXIT_REPORT, PEER_LOST, RANK0_STDOUT_ENV
+from .distributed import PEER_LOST
+from .rank_exit import EXIT_REPORT, RANK0_STDOUT_ENV
 from ..errors import EXIT_FAILURE, ReportedError, UserError
 from .launch_watch import RECORD_ENV, RECORD_NAME
 

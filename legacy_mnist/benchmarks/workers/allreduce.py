@@ -33,7 +33,7 @@ def _timed(exe, program, feed, repeats: int) -> float:
 def _all_reduce_program(paddle, shapes: list[tuple]):
     import numpy as np
 
-    from legacy_mnist.training.distributed import RING, SUM
+    from legacy_mnist.training.collective_ops import RING, SUM
 
     program, startup = paddle.static.Program(), paddle.static.Program()
     feed = {}
@@ -48,7 +48,8 @@ def _all_reduce_program(paddle, shapes: list[tuple]):
 
 def measure(spec: dict) -> dict:
     from legacy_mnist.config import TrainConfig
-    from legacy_mnist.training.distributed import Cluster, GlooDataParallel, gradient_names, batch_norm_statistics
+    from legacy_mnist.training.collective_ops import batch_norm_statistics, gradient_names
+    from legacy_mnist.training.distributed import Cluster, GlooDataParallel
     from legacy_mnist.paddle_env import import_paddle
     from legacy_mnist.training.program import build_programs
 
