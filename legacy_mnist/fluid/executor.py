@@ -6,12 +6,15 @@ as in the book. The one addition: `exe.run(program)` without a feed, for a progr
 (fluid did it with a `read` op in the program), raising fluid.core.EOFException at the end of the pass.
 And a fetched one-element array (fluid's mean/accuracy have shape [1], as here) still converts with
 float()/int()/"%f", as under the numpy fluid ran on (numpy 2.4 refuses it for arrays of ndim > 0).
+Programs run through an execution copy with faster kernels (the same function; the user's Program is left
+as built): see execution.py.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ._compat import legacy_paddle
+from .execution import ExecutionCopies, configure_runtime_once
 from .reader import feed_from_loaders
 
 paddle = legacy_paddle()
@@ -36,10 +39,15 @@ def _convertible(value):
 class Executor(paddle.static.Executor):
     """fluid.Executor(place): runs Programs; see the module docstring for the DataLoader addition."""
 
+    def __init__(self, place=None):
+        configure_runtime_once()
+        super().__init__(place)
+        self._execution_copies = ExecutionCopies()
+
     def run(self, program=None, feed=None, fetch_list=None, feed_var_name="feed", fetch_var_name="fetch",
             scope=None, return_numpy=True, use_program_cache=False, use_prune=False):
         target = paddle.static.default_main_program() if program is None else program
         feed = feed_from_loaders(getattr(target, "_program", target), feed)
-        results = super().run(program, feed, fetch_list, feed_var_name, fetch_var_name, scope, return_numpy,
-                              use_program_cache, use_prune)
+        results = super().run(self._execution_copies.for_program(target), feed, fetch_list, feed_var_name,
+                              fetch_var_name, scope, return_numpy, use_program_cache, use_prune)
         return [_convertible(value) for value in results] if isinstance(results, list) else results
