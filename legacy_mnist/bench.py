@@ -80,6 +80,11 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
 
             new, runs["tutorials"] = bench_tutorials(cfg, work, log)
             figures += new
+        if "porting" in cfg.sections:
+            from .benchmarks.porting import bench_porting
+
+            new, runs["porting"] = bench_porting(cfg, threads, work, log)
+            figures += new
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]

@@ -5,6 +5,7 @@ Run:  python -m pytest -q tests/test_bench.py      (about 25 s; the end-to-end r
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,18 @@ def test_quick_run_trains_the_best_model_and_reads_uci_per_class(quick_run):
     assert figure["ours"] == pytest.approx(100 * run["test_acc"]) and figure["met"] == (run["test_acc"] >= 0.996)
     assert f"| {run['seed']} | {100 * run['test_acc']:.2f}% |" in done.stdout
     assert f"| this run, seed {run['seed']} | {100 * uci['accuracy']:.1f}% |" in done.stdout
+
+
+def test_quick_run_times_the_books_fluid_script_through_the_shim_and_on_1_8_5(quick_run):
+    done, raw = quick_run
+    figures = {f["peer"]: f for f in raw["figures"] if f["name"].startswith("Training img/s, the book's")}
+    (shim,) = raw["runs"]["porting"]["shim"]
+    assert shim["img_per_s"] > 0 and 0.1 < shim["script_accuracy"] <= 1  # what the script printed at its end
+    versus_ours = figures["our trainer"]
+    assert versus_ours["ours"] == pytest.approx(shim["img_per_s"]) and versus_ours["peer_value"] > 0
+    real = figures["Paddle 1.8.5"]
+    if os.environ.get("LEGACY_MNIST_PADDLE18_PYTHON"):
+        assert real["peer_value"] > 0 and real["ratio"] == pytest.approx(shim["img_per_s"] / real["peer_value"])
+    else:
+        assert real["peer_value"] is None and real["ratio"] is None
+    assert "| Training img/s, the book's train.py cnn" in done.stdout

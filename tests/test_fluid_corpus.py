@@ -7,7 +7,8 @@ they must run). The data cut: `paddle.reader.firstn` on the book's readers and o
 the notebook's PASS_NUM); the AI Studio course reads a work/mnist.json.gz written by
 `python -m legacy_mnist.dataset.write_aistudio` with the first 10,000 training images, and EPOCH_NUM = 1.
 Both sides get the same arrays: 1.8.5's paddle.dataset.mnist is replaced by readers over them
-(tests/old_paddle/run_fluid18.py), since it cannot download here.
+(legacy_mnist/benchmarks/workers/fluid18_runner.py, which the porting benchmark runs too), since it cannot
+download here.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from porting_corpus import corpus_dir
 
 TRAIN, TEST = 6400, 1000  # the book scripts' cut (100 Adam steps)
 AISTUDIO = {"train": 10000, "val": 100, "eval": 1000}  # the course: 100 SGD steps of 100 images
-RUNNER = REPO / "tests" / "old_paddle" / "run_fluid18.py"
+RUNNER = REPO / "legacy_mnist" / "benchmarks" / "workers" / "fluid18_runner.py"
 # Accuracy within noise: 1,000 test images after 100 steps from another random start; measured spreads
 # (docs/porting.md) stay well inside these.
 TOLERANCE = {"book_train": 0.04, "book_notebook": 0.04, "aistudio_course": 0.08}

@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ("train", "t99", "infer", "models", "scaling", "best", "tutorials")
-# "models" (2-3 more minutes), "scaling", "best" (~50) and "tutorials" (30-40) are asked for by name
+SECTIONS = ("train", "t99", "infer", "models", "scaling", "best", "tutorials", "porting")
+# "models" (2-3 more minutes), "scaling", "best" (~50), "tutorials" (30-40) and "porting" (~5) are asked for by name
 DEFAULT_SECTIONS = ("train", "t99", "infer")
 RESULT_PREFIX = "BENCH_RESULT "  # legacy_mnist.benchmarks.workers.common prints it; the driver must not import the workers
 
