@@ -1,5 +1,6 @@
 """docs/porting.md stays true: its PIR-vs-legacy claims are re-run here, and every API name in its tables
-resolves (modern `paddle.*` names exist in this Paddle, `legacy_mnist.*`/`fluid.*` names exist in ours).
+resolves (modern `paddle.*` names exist in this Paddle, `legacy_mnist.*`/`fluid.*` names exist in ours), and
+every test its 1.8.5 table (section 9) names exists.
 
 Run:  python -m pytest -q tests/test_fluid_porting_doc.py
 (The Paddle 2.6.2 claims need a second Paddle: tests/fluid_scripts/check_paddle2_loads.py, by hand.)
@@ -136,3 +137,24 @@ def test_legacy_mnist_column_names_exist(name):
         _resolve("legacy_mnist." + name)
     else:
         _resolve(name)
+
+
+def _tested_by():
+    """Every `tests/<file>.py::<test>` the doc names (section 9's API -> 1.8.5 -> ours -> test table)."""
+    return sorted(set(re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", DOC.read_text(encoding="utf-8"))))
+
+
+def test_each_api_row_names_tests_that_exist():
+    import ast
+
+    named = _tested_by()
+    assert len(named) >= 25  # the table names its tests; a renamed or removed one fails here
+    repo = DOC.parents[1]
+    missing = []
+    for path, test in named:
+        source = repo / path
+        defined = {node.name for node in ast.walk(ast.parse(source.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.FunctionDef)} if source.is_file() else set()
+        if test not in defined:
+            missing.append(f"{path}::{test}")
+    assert missing == []
