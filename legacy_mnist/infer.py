@@ -32,6 +32,7 @@ from .inference.files import STDIN, read_stdin_image
 from .inference.loading import load_model
 from .inference.predict import DEFAULT_BATCH_SIZE, _named_stdin, iter_predictions
 from .inference.predict import Prediction, predict_files  # noqa: F401  the documented API (docs/usage.md)
+from .inference.numbers import NoNumberError, NumberPrediction, predict_number, predict_numbers  # noqa: F401  the same
 from .inference.outputs import OUTPUT_FORMATS, write_results
 
 
