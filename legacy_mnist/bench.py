@@ -85,6 +85,11 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
 
             new, runs["porting"] = bench_porting(cfg, threads, work, log)
             figures += new
+        if "photos" in cfg.sections:
+            from .benchmarks.photos import bench_photos
+
+            new, runs["photos"] = bench_photos(cfg, threads, work, log)
+            figures += new
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]
@@ -111,9 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                    help=f"comma-separated subset of {', '.join(SECTIONS)}; models trains each network once with "
                         f"the default recipe, 2-3 minutes; tutorials runs the v2 and 2.x tutorials' own recipes "
-                        f"on the full data, 30-40 minutes (default: {','.join(DEFAULT_SECTIONS)})")
+                        f"on the full data, 30-40 minutes; photos reads generated photo sets with the shipped models, "
+                        f"about 10 minutes (default: {','.join(DEFAULT_SECTIONS)})")
     p.add_argument("--best-seeds", type=int, default=d.best_seeds,
                    help=f"seeds the best section trains the best model with, each ~10 minutes (default: {d.best_seeds})")
+    p.add_argument("--photos-before", metavar="CHECKOUT", default=d.photos_before,
+                   help="section photos: also read the same images with the code and shipped models of this "
+                        "older checkout of the project (default: none)")
     p.add_argument("--quick", action="store_true",
                    help="one tiny repetition of everything, to check the machinery (default: off)")
     p.add_argument("--write-docs", action="store_true",
@@ -136,8 +145,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[BenchConfig, argparse.Namesp
         raise UserError(f"--threads must be >= 0, got {ns.threads}")
     if not 0 < ns.target <= 1:
         raise UserError(f"--target must be in (0, 1], got {ns.target}")
+    if ns.photos_before is not None and not (Path(ns.photos_before) / "legacy_mnist" / "shipped_models").is_dir():
+        raise UserError(f"--photos-before: {ns.photos_before} is not a checkout of legacy_mnist with shipped models")
     cfg = BenchConfig(threads=ns.threads, reps=ns.reps, t99_reps=ns.t99_reps, steps=ns.steps, target=ns.target,
-                      best_seeds=ns.best_seeds, sections=sections)
+                      best_seeds=ns.best_seeds, sections=sections, photos_before=ns.photos_before)
     if ns.quick:
         cfg = dataclasses.replace(cfg, **QUICK)
     return cfg, ns
@@ -159,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .benchmarks.scaling import render_scaling
 
         report += "\n\n" + render_scaling(outcome["runs"]["scaling"])
+    if "photos" in outcome["runs"]:
+        from .benchmarks.photos import render as render_photos
+
+        report += "\n\n" + render_photos(outcome["runs"]["photos"])
     print(report)
     if ns.json:
         raw = dict(outcome, figures=[dataclasses.asdict(f) for f in outcome["figures"]])

@@ -66,7 +66,7 @@ def test_busy_machine_is_flagged_in_the_report():
 
 
 @pytest.mark.parametrize("argv", [["--sections", "train,gpu"], ["--reps", "0"], ["--target", "1.5"],
-                                  ["--threads", "-1"]])
+                                  ["--threads", "-1"], ["--sections", "photos", "--photos-before", "/nonexistent"]])
 def test_bad_arguments_are_user_errors(argv):
     with pytest.raises(UserError):
         bench.parse_args(argv)
@@ -158,3 +158,24 @@ def test_quick_run_times_the_books_fluid_script_through_the_shim_and_on_1_8_5(qu
     else:
         assert real["peer_value"] is None and real["ratio"] is None
     assert "| Training img/s, the book's train.py cnn" in done.stdout
+
+
+def test_quick_run_reads_the_photo_sets_with_every_shipped_model(quick_run):
+    from legacy_mnist.benchmarks import photos
+
+    done, raw = quick_run
+    run = raw["runs"]["photos"]
+    after = run["checkouts"]["after"]
+    assert run["seed"] == photos.PHOTO_SEED and after["numbers"] == "read_number"
+    sizes = photos.QUICK_SIZES
+    for model in ("cnn", "vgg"):
+        rows = after["scores"][model]
+        assert rows["photos"]["count"] == sizes["photos"] and rows["uci"]["count"] == sizes["uci"]
+        assert rows["paper: all pages with a digit"]["count"] == sizes["paper"]
+        assert rows["paper: blank pages (no digit found)"]["count"] == sizes["blanks"]
+        assert rows["numbers"]["count"] == sizes["numbers"] and 0 <= rows["numbers"]["errors"] <= rows["numbers"]["digits"] * 2
+        assert 0 <= rows["numbers"]["right"] <= sizes["numbers"]
+    vgg = after["scores"]["vgg"]
+    figure = {f["name"]: f for f in raw["figures"]}[f"vgg whole-number accuracy (seed {photos.PHOTO_SEED})"]
+    assert figure["ours"] == pytest.approx(100 * vgg["numbers"]["right"] / sizes["numbers"])
+    assert f"| numbers | {photos._cell(after['scores']['cnn'], 'numbers')} |" in done.stdout
