@@ -120,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="how to run the model (default: predictor, or onnx for an .onnx model)")
+                        help="how to run the model (default: the fastest installed for batches: openvino; without it "
+                             "predictor, or onnx for an .onnx model)")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N test images (default: all)")
     parser.add_argument("--photos", type=int, default=0,
                         help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")

@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(parser)
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="how to run the model: openvino and onnx need their extras (default: the fastest "
-                             "installed for the request: openvino, else predictor, or onnx for an .onnx model)")
+                             "installed for the request, by the bench's runtimes section: openvino; without it "
+                             "predictor, or onnx for an .onnx model)")
     parser.add_argument("--preprocess", choices=PREPROCESS_MODES, default="auto",
                         help="auto: photos/scans to MNIST-like digits; book: the tutorial's resize (default: auto)")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help="output format (default: text)")
@@ -79,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse images with more pixels than this (default: {DEFAULT_MAX_PIXELS})")
     parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for the predictor/onnx backends (default: every available core)")
+                        help="CPU threads of the predictor/onnx/openvino backends; openvino runs batches as one "
+                             "single-thread stream per thread (default: every available core)")
     parser.add_argument("--demo", action="store_true",
                         help=f"predict the first {DEMO_COUNT} MNIST test digits, written as PNG files (default: off)")
     add_verbosity_arguments(parser)

@@ -34,6 +34,19 @@ def test_every_backend_predicts_what_the_executor_does(name, images):
         assert np.array_equal(batch.argmax(1), reference.argmax(1)), backend
 
 
+def test_openvino_splits_batches_across_streams_and_answers_every_size(images):
+    """Batches of 32 or more run as equal requests on one stream per core (the last padded): every size, and
+    one thread (a single stream), answer as the Executor does, in order."""
+    reference = load_model(None, "executor").predict(images[:299])
+    for threads in (None, 1):
+        model = load_model(None, "openvino", threads=threads)
+        for size in (31, 33, 299):
+            probs = model.predict(images[:size])
+            assert probs.shape == (size, 10) and np.abs(probs - reference[:size]).max() <= 1e-5, (threads, size)
+    streams = [key for key in model._compiled if key[1] > 1]
+    assert streams == [] and load_model(None, "openvino", threads=2).predict(images[:299]).shape == (299, 10)
+
+
 def test_missing_optional_runtime_is_one_line_naming_the_extra(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
@@ -42,7 +55,8 @@ def test_missing_optional_runtime_is_one_line_naming_the_extra(monkeypatch):
     message = str(excinfo.value)
     assert "\n" not in message and "'openvino' extra" in message and 'pip install ".[openvino]"' in message
     assert not backends.installed("openvino") and backends.installed("predictor")
-    assert backends.default_backend("onnx") == "onnx"
+    assert backends.default_backend("onnx") == backends.default_backend("onnx", 1) == "onnx"
+    assert backends.default_backend("legacy", 1) == backends.default_backend("legacy") == "predictor"
 
 
 def test_default_backend_is_ranked_per_request_and_named():
@@ -51,3 +65,5 @@ def test_default_backend_is_ranked_per_request_and_named():
         assert chosen == next(b for b in backends.DEFAULT_ORDER["one" if images == 1 else "batch"]
                               if b in backends.RUNS_FORMAT["legacy"] and backends.installed(b))
         assert load_model(None, images=images).backend == chosen
+    if backends.installed("openvino"):  # measured the fastest for one image and for batches (docs/benchmarks.md)
+        assert backends.default_backend("legacy", 1) == backends.default_backend("pir") == "openvino"

@@ -14,6 +14,7 @@ from PIL import Image
 from legacy_mnist.errors import run_cli
 from legacy_mnist.evaluate import evaluate, format_text, main, summarize, to_json
 from legacy_mnist.infer import load_model
+from legacy_mnist.inference.backends import default_backend
 
 
 def test_evaluate_counts_match_the_predictions(tiny_exports):  # noqa: F811
@@ -49,8 +50,9 @@ def test_cli_json_text_and_pictures(tiny_exports, tmp_path, capsys):  # noqa: F8
     assert run_cli(main, argv) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
-    assert err == f"model: {tiny_exports.legacy / 'model.pdmodel'} (format legacy, backend predictor; given with --model-dir)\n"
-    assert report["count"] == 300 and report["format"] == "legacy" and report["backend"] == "predictor"
+    backend = default_backend("legacy")
+    assert err == f"model: {tiny_exports.legacy / 'model.pdmodel'} (format legacy, backend {backend}; given with --model-dir)\n"
+    assert report["count"] == 300 and report["format"] == "legacy" and report["backend"] == backend
     expected = int(np.sum(tiny_exports.reference[:300].argmax(1) == tiny_exports.labels[:300]))
     assert report["correct"] == expected and abs(report["accuracy"] - expected / 300) < 1e-12
     assert len(report["per_class"]) == 10 and sum(row["support"] for row in report["per_class"]) == 300

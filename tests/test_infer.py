@@ -17,6 +17,7 @@ from infer_fixtures import tiny_exports  # noqa: F401 - pytest fixture
 from legacy_mnist.exported import model_files
 from legacy_mnist.errors import ModelError
 from legacy_mnist.infer import load_model
+from legacy_mnist.inference.backends import default_backend
 from legacy_mnist.exported.model_files import ModelChoice, default_model_dir, find_model_files, resolve_model
 from legacy_mnist.normalize import to_model_input
 
@@ -34,12 +35,12 @@ def onnx_file(tiny_exports, tmp_path_factory):  # noqa: F811
 
 def test_legacy_export_loads_and_reproduces_training_predictions(tiny_exports):  # noqa: F811
     model = load_model(tiny_exports.legacy)
-    assert model.files.format == "legacy" and model.backend == "predictor"
+    assert model.files.format == "legacy" and model.backend == default_backend("legacy")
     probs = model.predict(to_model_input(tiny_exports.images))
     assert probs.shape == (len(tiny_exports.images), 10) and probs.dtype == np.float32
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    # The predictor's fused oneDNN kernels sum in another order (measured max difference 1.5e-6); the
-    # Executor runs the training program's own kernels.
+    # The default backend's kernels (OpenVINO's, or the predictor's fused oneDNN ones) sum in another order
+    # (measured max difference 1.5e-6); the Executor runs the training program's own kernels.
     np.testing.assert_allclose(probs, tiny_exports.reference, atol=1e-5)
     executor_probs = load_model(tiny_exports.legacy, "executor").predict(to_model_input(tiny_exports.images))
     np.testing.assert_allclose(executor_probs, tiny_exports.reference, atol=1e-6)
@@ -70,8 +71,8 @@ def test_backends_agree(tiny_exports, onnx_file, export):  # noqa: F811
 
 def test_backend_chosen_from_file_and_batches_of_any_size(tiny_exports, onnx_file):  # noqa: F811
     model = load_model(onnx_file, backend=None)
-    assert model.backend == "onnx" and model.files.format == "onnx"
-    assert load_model(tiny_exports.legacy, backend=None).backend == "predictor"
+    assert model.backend == default_backend("onnx") and model.files.format == "onnx"
+    assert load_model(tiny_exports.legacy, backend=None).backend == default_backend("legacy")
     assert model.predict(np.zeros((0, 1, 28, 28), np.float32)).shape == (0, 10)
     one = model.predict(to_model_input(tiny_exports.images[:1]))
     assert one.shape == (1, 10)
@@ -221,7 +222,7 @@ def test_model_lookup_order(tiny_exports, tmp_path, monkeypatch):  # noqa: F811
     model = load_model(name="best")
     assert model.choice.origin == "shipped"
     assert model.describe() == (f"model: {shipped_root / 'best' / 'model.pdmodel'} (format legacy, backend "
-                                "predictor; shipped with legacy_mnist as 'best')")
+                                f"{default_backend('legacy')}; shipped with legacy_mnist as 'best')")
 
 
 def test_the_shipped_cnn_is_package_data():

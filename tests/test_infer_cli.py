@@ -23,6 +23,7 @@ from PIL import Image
 
 from legacy_mnist.errors import run_cli
 from legacy_mnist.infer import iter_predictions, load_model, main, predict_files
+from legacy_mnist.inference.backends import default_backend
 from legacy_mnist.synthetic import make_photo_set, write_photo_set
 
 REPO = Path(__file__).resolve().parent.parent
@@ -240,13 +241,14 @@ def test_model_line_names_the_users_export_over_the_shipped_one(tiny_exports, ph
     shipped = subprocess.run(cmd, capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
     assert shipped.returncode == 0, shipped.stderr[-2000:]
     expected = REPO / "legacy_mnist" / "shipped_models" / "cnn" / "model.pdmodel"
-    assert shipped.stderr == (f"model: {expected} (format legacy, backend predictor; shipped with legacy_mnist "
+    backend = default_backend("legacy", 1)  # one image: the default ranked for one
+    assert shipped.stderr == (f"model: {expected} (format legacy, backend {backend}; shipped with legacy_mnist "
                               "as 'cnn')\n")
     shutil.copytree(tiny_exports.legacy, tmp_path / "inference_model" / "cnn")
     own = subprocess.run(cmd, capture_output=True, text=True, env=_python_env(), cwd=tmp_path)
     assert own.returncode == 0, own.stderr[-2000:]
     assert own.stderr == (f"model: {tmp_path / 'inference_model' / 'cnn' / 'model.pdmodel'} (format legacy, backend "
-                          "predictor; your export in ./inference_model/cnn/)\n")
+                          f"{backend}; your export in ./inference_model/cnn/)\n")
 
 
 def test_verbose_levels(tiny_exports, photo_dir, tmp_path):  # noqa: F811

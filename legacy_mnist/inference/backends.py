@@ -34,17 +34,24 @@ BACKENDS = ("executor", "predictor", "onnx", "openvino")
 # Which backends can run which export format (ONNX Runtime takes .onnx files only: `export --onnx` makes one).
 RUNS_FORMAT = {"legacy": ("openvino", "predictor", "executor"), "pir": ("openvino", "predictor", "executor"),
                "onnx": ("openvino", "onnx")}
-# The default for a request of one image or a batch. Measured side by side on 2 cores (shipped cnn, docs/
-# benchmarks.md): OpenVINO 0.06 ms a single image and ~45,000 img/s at batch 500, the predictor 0.17 ms and
-# ~40,000 img/s, ONNX Runtime 0.07 ms and 22,000-28,000 img/s. OpenVINO is an optional extra: it ranks after
-# the predictor until the default switch lands with its updated CLI/docs tests; --backend openvino asks for it.
+# The default for a request of one image or a batch, ranked by `python -m legacy_mnist.bench --sections runtimes`
+# (2 cores, shipped cnn and vgg, 5 interleaved rounds, docs/benchmarks.md): OpenVINO is the fastest for both
+# (cnn 0.06 ms a single image, ~48,000 img/s at batch 500; ONNX Runtime 0.07 ms, ~25,000 img/s; the predictor
+# 0.17 ms, ~40,000 img/s). Without the `openvino` extra: ONNX Runtime for one image when the export is an .onnx
+# file, the predictor otherwise.
 DEFAULT_ORDER = {
-    "one": ("onnx", "predictor", "openvino", "executor"),
-    "batch": ("predictor", "onnx", "openvino", "executor"),
+    "one": ("openvino", "onnx", "predictor", "executor"),
+    "batch": ("openvino", "predictor", "onnx", "executor"),
 }
 OPTIONAL_MODULE = {"onnx": "onnxruntime", "openvino": "openvino"}
 MKLDNN_CACHE_SHAPES = 8
 OPENVINO_SHAPES = 8  # batch sizes OpenVINO keeps compiled at once (each a static-shape model, see OpenVinoModel)
+# OpenVINO splits a batch of at least STREAM_MIN_BATCH images into requests of about STREAM_CHUNK images, run on
+# one single-thread stream per core (THROUGHPUT hint). Measured on the shipped cnn, 2 cores, batch 500 (exclusive
+# lock, 5 interleaved rounds): 4 x 125 48,100 img/s; 10 x 50 46,800; 2 x 250 45,500; one request on 2 threads
+# (LATENCY hint) 42,100; ONNX Runtime 25,200-26,400 in the same runs.
+STREAM_MIN_BATCH = 32
+STREAM_CHUNK = 125
 INPUT_NAME = "img"
 NUM_CLASSES = 10
 
@@ -234,7 +241,7 @@ class PredictorModel(Model):
             config.switch_use_feed_fetch_ops(False)  # zero-copy handles, no feed/fetch ops in the graph
             if single:
                 config.disable_mkldnn()
-                config.set_cpu_math_library_num_threads(self._threads or 1)
+                config.set_cpu_math_library_num_threads(1)
             else:
                 config.enable_mkldnn()
                 # oneDNN keeps primitives per input shape; a bound keeps memory flat when batch sizes vary.
@@ -285,8 +292,11 @@ class OnnxModel(Model):
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 0 if verbose else 3
-        if threads:
-            options.intra_op_num_threads = threads
+        # ONNX Runtime's best CPU settings for a small convnet: every graph optimisation, ops one after the
+        # other (nothing here runs in parallel branches), the intra-op pool on every core.
+        options.intra_op_num_threads = threads or available_cores()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         try:
             with quiet_paddle_logger():
                 self._session = onnxruntime.InferenceSession(vetted.program, options,
@@ -310,7 +320,10 @@ class OpenVinoModel(Model):
     on a CPU with AMX, OpenVINO's default is bf16, which moves probabilities by ~1e-2. Each batch size gets
     its own static-shape compiled model (the last OPENVINO_SHAPES kept): static shapes let the CPU plugin
     pick its kernels ahead and skip shape inference per call (0.055 ms vs 0.069 ms a single image). One image
-    runs on one thread (a second one only adds a hand-off), batches on every core.
+    runs as one request on every thread (the LATENCY path; 2 threads against 1: cnn 0.074 vs 0.076 ms, vgg
+    0.136 vs 0.178 ms, exclusive lock, 5 interleaved rounds of 500 calls); a batch of STREAM_MIN_BATCH
+    images or more is split into equal requests run asynchronously on one single-thread stream per core (the
+    THROUGHPUT path: 48,100 img/s at batch 500 against 42,100 for one request on both threads).
     """
 
     backend = "openvino"
@@ -323,7 +336,9 @@ class OpenVinoModel(Model):
         self._ov = openvino
         self._threads = threads
         self._core = openvino.Core()
-        self._compiled: OrderedDict = OrderedDict()
+        self._compiled: OrderedDict = OrderedDict()  # (request size, streams) -> compiled model
+        self._requests: dict = {}  # request size -> (compiled, request, source, sink): the one-request path
+        self._pools: dict = {}  # (request size, requests) -> (compiled, infer requests): the streams path
         files = vetted.files
         if files.format == "pir":
             from ..exported.op_forms import paddle_to_onnx_bytes
@@ -347,33 +362,76 @@ class OpenVinoModel(Model):
             raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, "
                              f"{len(self._model.outputs)} outputs; expected input '{INPUT_NAME}' and one output)")
 
-    def _request(self, size: int):
-        found = self._compiled.get(size)
+    def _compiled_for(self, size: int, streams: int):
+        """The static-shape compiled model for requests of `size` images on `streams` streams (cached)."""
+        key = (size, streams)
+        found = self._compiled.get(key)
         if found is not None:
-            self._compiled.move_to_end(size)
+            self._compiled.move_to_end(key)
             return found
         model = self._model.clone()
         model.reshape({INPUT_NAME: [size, *IMAGE_SHAPE]})
-        threads = self._threads or (1 if size == 1 else available_cores())
-        compiled = self._core.compile_model(model, "CPU", {
-            "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
-            "INFERENCE_NUM_THREADS": threads})
+        if streams == 1:  # one request at a time, every thread on it
+            settings = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,
+                        "INFERENCE_NUM_THREADS": self._threads or available_cores()}
+        else:  # one thread per stream, the streams running requests side by side
+            settings = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": streams}
+        found = self._compiled[key] = self._core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
+                                                                              **settings})
+        while len(self._compiled) > OPENVINO_SHAPES:
+            self._compiled.popitem(last=False)
+        return found
+
+    def _latency_request(self, size: int):
+        found = self._requests.get(size)
+        compiled = self._compiled_for(size, 1)
+        if found is not None and found[0] is compiled:
+            return found[1:]
         request = compiled.create_infer_request()
         # The request reads `source` and writes `sink`, our own arrays: no tensor objects made per call.
         source = np.zeros((size, *IMAGE_SHAPE), np.float32)
         sink = np.zeros(tuple(compiled.output(0).get_shape()), np.float32)
         request.set_input_tensor(self._ov.Tensor(source, shared_memory=True))
         request.set_output_tensor(0, self._ov.Tensor(sink, shared_memory=True))
-        found = self._compiled[size] = (request, source, sink)
-        while len(self._compiled) > OPENVINO_SHAPES:
-            self._compiled.popitem(last=False)
-        return found
+        self._requests[size] = (compiled, request, source, sink)
+        while len(self._requests) > OPENVINO_SHAPES:
+            self._requests.pop(next(iter(self._requests)))
+        return request, source, sink
 
     def _run(self, batch):
-        request, source, sink = self._request(len(batch))
-        np.copyto(source, batch)
-        request.infer()
-        return sink.copy()
+        streams = self._threads or available_cores()
+        if len(batch) < STREAM_MIN_BATCH or streams == 1:
+            request, source, sink = self._latency_request(len(batch))
+            np.copyto(source, batch)
+            request.infer()
+            return sink.copy()
+        return self._run_streams(batch, streams)
+
+    def _run_streams(self, batch, streams: int):
+        """A batch split into `parts` equal requests (about STREAM_CHUNK images each, a multiple of the streams),
+        run asynchronously on `streams` single-thread streams: no thread waits for another inside an op. The
+        requests read slices of the caller's batch and write slices of the answer in place."""
+        parts = streams * max(1, round(len(batch) / (STREAM_CHUNK * streams)))
+        chunk, count = -(-len(batch) // parts), len(batch)
+        compiled = self._compiled_for(chunk, streams)
+        found = self._pools.get((chunk, parts))
+        if found is None or found[0] is not compiled:
+            found = self._pools[(chunk, parts)] = (compiled, [compiled.create_infer_request() for _ in range(parts)])
+            while len(self._pools) > OPENVINO_SHAPES:
+                self._pools.pop(next(iter(self._pools)))
+        pool = found[1]
+        if len(batch) < parts * chunk:  # the last request's missing images: zeros, answers dropped
+            batch = np.concatenate([batch, np.zeros((parts * chunk - len(batch),) + IMAGE_SHAPE, np.float32)])
+        out = np.empty((parts * chunk, NUM_CLASSES), np.float32)
+        tensor = self._ov.Tensor
+        for part, request in zip(range(parts), pool):
+            rows = slice(part * chunk, (part + 1) * chunk)
+            request.set_input_tensor(tensor(batch[rows], shared_memory=True))
+            request.set_output_tensor(0, tensor(out[rows], shared_memory=True))
+            request.start_async()
+        for request in pool:
+            request.wait()
+        return out[:count]
 
 
 def create_model(vetted: VettedModel, backend: str, threads: int | None = None, verbose: bool = False) -> Model:
