@@ -35,7 +35,7 @@ def require_peers(sections) -> None:
     is missing (installing them is the user's decision, never the benchmark's)."""
     if set(sections) & {"train", "t99", "infer"}:
         require("torch", "the benchmark's PyTorch peer")
-    if "infer" in sections:
+    if set(sections) & {"infer", "runtimes"}:
         require("onnxruntime", "the benchmark's ONNX Runtime peer")
         require("paddle2onnx", "the benchmark's ONNX conversion")
 
@@ -90,6 +90,11 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] = lambda m: print(m, 
 
             new, runs["photos"] = bench_photos(cfg, threads, work, log)
             figures += new
+        if "runtimes" in cfg.sections:
+            from .benchmarks.runtimes import bench_runtimes
+
+            new, runs["runtimes"] = bench_runtimes(cfg, threads, work, log)
+            figures += new
     env["load_after"] = list(os.getloadavg())
     loads = [r["load"] for section in runs.values() for results in section.values() if isinstance(results, list)
              for r in results if isinstance(r, dict) and "load" in r]
@@ -117,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated subset of {', '.join(SECTIONS)}; models trains each network once with "
                         f"the default recipe, 2-3 minutes; tutorials runs the v2 and 2.x tutorials' own recipes "
                         f"on the full data, 30-40 minutes; photos reads generated photo sets with the shipped models, "
-                        f"about 10 minutes (default: {','.join(DEFAULT_SECTIONS)})")
+                        f"about 10 minutes; runtimes runs every inference backend against ONNX Runtime on the "
+                        f"shipped models, about 3 minutes (default: {','.join(DEFAULT_SECTIONS)})")
     p.add_argument("--best-seeds", type=int, default=d.best_seeds,
                    help=f"seeds the best section trains the best model with, each ~10 minutes (default: {d.best_seeds})")
     p.add_argument("--photos-before", metavar="CHECKOUT", default=d.photos_before,

@@ -179,3 +179,20 @@ def test_quick_run_reads_the_photo_sets_with_every_shipped_model(quick_run):
     figure = {f["name"]: f for f in raw["figures"]}[f"vgg whole-number accuracy (seed {photos.PHOTO_SEED})"]
     assert figure["ours"] == pytest.approx(100 * vgg["numbers"]["right"] / sizes["numbers"])
     assert f"| numbers | {photos._cell(after['scores']['cnn'], 'numbers')} |" in done.stdout
+
+
+def test_quick_run_puts_every_backend_against_onnx_runtime(quick_run):
+    """Section runtimes: each backend and the default as ratios against the peer; the goals on our fastest."""
+    done, raw = quick_run
+    figures = [f for f in raw["figures"] if ", cnn, " in f["name"]]
+    for backend in ("executor", "predictor", "openvino", "onnx", "default"):
+        rows = [f for f in figures if f", cnn, {backend}" in f["name"]]
+        assert len(rows) == 2 and all(f["peer"] == "ONNX Runtime" and f["ratio"] > 0 for f in rows), backend
+        for f in rows:
+            assert f["ratio"] == pytest.approx(f["ours"] / f["peer_value"])  # one repetition: exact
+    goals = {f["goal"]: f for f in figures if f["name"].endswith("(our fastest)")}
+    assert set(goals) == {"<= 1x", ">= 2x"} and ", cnn, onnx" not in " ".join(f["name"] for f in goals.values())
+    assert goals["<= 1x"]["met"] == (goals["<= 1x"]["ratio"] <= 1.0)
+    agree = raw["runs"]["runtimes"]["cnn digits_agree_with_ort"]
+    assert all(values == [1.0] for values in agree.values()), agree  # every backend: the same digits as ORT
+    assert "| Batch-100 throughput, cnn, openvino" in done.stdout

@@ -17,9 +17,9 @@ from typing import Callable, Sequence
 
 
 REPO = Path(__file__).resolve().parents[2]
-SECTIONS = ("train", "t99", "infer", "models", "scaling", "best", "tutorials", "porting", "photos")
-# "models" (2-3 more minutes), "scaling", "best" (~50), "tutorials" (30-40), "porting" (~5) and "photos" (~10) are
-# asked for by name
+SECTIONS = ("train", "t99", "infer", "models", "scaling", "best", "tutorials", "porting", "photos", "runtimes")
+# "models" (2-3 more minutes), "scaling", "best" (~50), "tutorials" (30-40), "porting" (~5), "photos" (~10) and
+# "runtimes" (~3) are asked for by name
 DEFAULT_SECTIONS = ("train", "t99", "infer")
 RESULT_PREFIX = "BENCH_RESULT "  # legacy_mnist.benchmarks.workers.common prints it; the driver must not import the workers
 
@@ -42,6 +42,7 @@ class BenchConfig:
     batch_calls: int = 20
     onnx_check_images: int = 500  # images the ONNX conversion compares between Paddle and ONNX Runtime
     best_seeds: int = 5  # seeds of the best model's recipe (each a full training, ~10 minutes on 2 cores)
+    runtime_models: tuple = ("cnn", "vgg")  # the shipped models section runtimes runs every backend on
     sections: tuple = DEFAULT_SECTIONS
     photos_before: str | None = None  # section photos: an older checkout whose code also reads the sets
     photos_quick: bool = False  # section photos: a few images per set, to check the machinery
@@ -49,7 +50,7 @@ class BenchConfig:
 
 QUICK = dict(reps=1, t99_reps=1, steps=8, warmup=3, max_epochs=1, val_size=500, t99_train_limit=2000,
              target=0.5, infer_batch=100, single_calls=10, batch_calls=2, onnx_check_images=50, best_seeds=1,
-             photos_quick=True)
+             photos_quick=True, runtime_models=("cnn",))
 
 
 @dataclass(frozen=True)

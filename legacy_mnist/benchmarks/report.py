@@ -37,7 +37,7 @@ def environment(threads: int) -> dict:
         pass
     return {"cpu": cpu, "cores": available_cores(), "threads": threads, "python": platform.python_version(),
             "paddlepaddle": version("paddlepaddle"), "torch": version("torch"),
-            "onnxruntime": version("onnxruntime"), "numpy": version("numpy"),
+            "onnxruntime": version("onnxruntime"), "openvino": version("openvino"), "numpy": version("numpy"),
             "date": time.strftime("%Y-%m-%d %H:%M"), "load_before": list(os.getloadavg())}
 
 
@@ -81,7 +81,7 @@ def render_report(figures: Sequence[Figure], env: dict, cfg: BenchConfig, comman
     return "\n".join(([warning, ""] if warning else []) + [
         f"Measured {env['date']} with `{command}` in {seconds / 60:.1f} min: {env['cpu']}, {env['cores']} cores, "
         f"{env['threads']} threads for every runtime; Python {env['python']}, paddlepaddle {env['paddlepaddle']}, "
-        f"torch {env['torch']}, onnxruntime {env['onnxruntime']}. Load average at the start "
+        f"torch {env['torch']}, onnxruntime {env['onnxruntime']}, openvino {env.get('openvino', 'n/a')}. Load average at the start "
         f"{env['load_before'][0]:.1f}, highest after a measurement {env['load_max']:.1f}.",
         f"Repetitions: {cfg.reps} (throughput, inference), {cfg.t99_reps} (time to accuracy); {cfg.steps} timed "
         f"training steps after {cfg.warmup} warm-up steps; {cfg.single_calls} single-image calls, "

@@ -55,15 +55,18 @@ def test_inputs(count: int) -> np.ndarray:
     return to_model_input(test.images[:count])
 
 
-def time_inference(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, spec: dict) -> dict:
+def time_inference(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, spec: dict,
+                   batch_predict: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
     """Median single-image latency (ms) over `single_calls` images and batch throughput (img/s).
 
-    Each single call gets a different image, as a server would. Warm-up calls are not timed.
+    Each single call gets a different image, as a server would. Warm-up calls are not timed. `batch_predict`
+    (default: `predict`) answers the batches, for a caller that loads one model per kind of request.
     """
     single_calls, batch, batch_calls = spec["single_calls"], spec["batch"], spec["batch_calls"]
+    batch_predict = batch_predict or predict
     for i in range(spec.get("warmup", 20)):
         predict(images[i % len(images)][None])
-    predict(images[:batch])
+    batch_predict(images[:batch])
     latencies = []
     for i in range(single_calls):
         one = images[i % len(images)][None]
@@ -73,7 +76,7 @@ def time_inference(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarr
     batch_times = []
     for _ in range(batch_calls):
         start = time.perf_counter()
-        probs = predict(images[:batch])
+        probs = batch_predict(images[:batch])
         batch_times.append(time.perf_counter() - start)
     return {
         "latency_ms": statistics.median(latencies) * 1000.0,

@@ -130,14 +130,18 @@ def uci_accuracy(spec: dict) -> dict:
 
 
 def inference(spec: dict) -> dict:
-    """Latency and throughput of `load_model(model_dir, backend)` (backend None: the default path)."""
+    """Latency and throughput of `load_model(model_dir, backend)` (backend None: the default path; with
+    `per_request`, the default for one image answers the single calls and the default for batches the batches,
+    as `infer` loads them)."""
     from legacy_mnist.infer import load_model
 
     backend = spec.get("backend")
     # Threads go through the public `threads` argument only: what a backend does with it is the pipeline's.
     kwargs = {"threads": spec["threads"]} if backend is None else {"backend": backend, "threads": spec["threads"]}
     model = load_model(spec["model_dir"], **kwargs)
-    return time_inference(model.predict, test_inputs(spec["batch"]), spec)
+    one = load_model(spec["model_dir"], images=1, **kwargs) if spec.get("per_request") else model
+    result = time_inference(one.predict, test_inputs(spec["batch"]), spec, batch_predict=model.predict)
+    return dict(result, backends=[one.backend, model.backend])
 
 
 WORKERS = {"train": train_throughput, "t99": time_to_accuracy, "infer": inference, "model": model_accuracy,
