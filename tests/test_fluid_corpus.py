@@ -19,7 +19,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from legacy_mnist.benchmarks.corpus import REPO, cut_fluid_readers, future_import_first, port_fluid, run_script, set_constant
@@ -136,14 +135,14 @@ def _paddle18() -> str:
 @pytest.fixture(scope="module")
 def paddle18(tmp_path_factory, mnist_cache):
     python = _paddle18()
+    from legacy_mnist.benchmarks.workers.fluid18_runner import write_data
     from legacy_mnist.dataset import load_split
 
     corpus = corpus_dir()
     root = tmp_path_factory.mktemp("corpus_18")
     train, test = load_split("train", log=lambda m: None), load_split("test", log=lambda m: None)
-    data = root / "mnist_cut.npz"
-    np.savez(data, train_images=train.images[:TRAIN], train_labels=train.labels[:TRAIN],
-             test_images=test.images[:TEST], test_labels=test.labels[:TEST])
+    data = root / "mnist_cut"
+    write_data(data, train.images[:TRAIN], train.labels[:TRAIN], test.images[:TEST], test.labels[:TEST])
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "FLAGS_enable_pir_api")}
     env.update(GLOG_minloglevel="3", MPLBACKEND="Agg", DISABLE_PLOT="True")
     runs = {}

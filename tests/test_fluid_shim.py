@@ -372,6 +372,9 @@ def test_dygraph_tutorial_names_train_and_restore_static_mode(tmp_path):
             return self.fc(fluid.layers.reshape(x, shape=[-1, 4 * 12 * 12]))
 
     losses = []
+    # Seeded: unseeded, the initial weights follow whatever the earlier tests drew, and about 1 start in 75
+    # (4 of seeds 0-299) is still short of 16/16 after 8 steps - the flaky failure of the full suite.
+    paddle.seed(0)
     with fluid.dygraph.guard():
         model = MNIST()
         adam = fluid.optimizer.AdamOptimizer(learning_rate=0.01, parameter_list=model.parameters())

@@ -42,16 +42,14 @@ def _script(spec: dict, work: Path, corpus: Path) -> Path:
 
 def _data_file(spec: dict, work: Path) -> Path:
     """The first train/test images as 1.8.5's runner reads them (the shim's firstn cut sees the same ones)."""
-    import numpy as np
-
+    from legacy_mnist.benchmarks.workers.fluid18_runner import write_data
     from legacy_mnist.dataset import load_split
 
-    path = work / f"mnist_{spec['train_images']}_{spec['test_images']}.npz"
+    path = work / f"mnist_{spec['train_images']}_{spec['test_images']}"
     if not path.exists():
         train, test = load_split("train", log=lambda m: None), load_split("test", log=lambda m: None)
-        np.savez(path, train_images=train.images[:spec["train_images"]],
-                 train_labels=train.labels[:spec["train_images"]], test_images=test.images[:spec["test_images"]],
-                 test_labels=test.labels[:spec["test_images"]])
+        write_data(path, train.images[:spec["train_images"]], train.labels[:spec["train_images"]],
+                   test.images[:spec["test_images"]], test.labels[:spec["test_images"]])
     return path
 
 
