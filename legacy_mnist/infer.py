@@ -3,6 +3,7 @@
 Run:  python -m legacy_mnist.infer photo.jpg scans/ 'more/*.png'  [--format csv|json] [--top-k 3]
       python -m legacy_mnist.infer -r scans/      (subdirectories too);  cat photo.png | ... infer -
       python -m legacy_mnist.infer --demo        (a few MNIST test digits, written as PNG files first)
+      python -m legacy_mnist.infer --number photo.jpg   (each image as a written number: "4071", per digit)
 
 The model is read only from its exported files (model.pdmodel + model.pdiparams, model.json +
 model.pdiparams, or model.onnx) and run by OpenVINO, the Paddle Inference predictor, ONNX Runtime or
@@ -33,6 +34,7 @@ from .inference.loading import load_model
 from .inference.predict import DEFAULT_BATCH_SIZE, _named_stdin, iter_predictions
 from .inference.predict import Prediction, predict_files  # noqa: F401  the documented API (docs/usage.md)
 from .inference.numbers import NoNumberError, NumberPrediction, predict_number, predict_numbers  # noqa: F401  the same
+from .inference.numbers import iter_number_predictions, named_stdin
 from .inference.outputs import OUTPUT_FORMATS, write_results
 
 
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads of the predictor/onnx/openvino backends; openvino runs batches as one "
                              "single-thread stream per thread (default: every available core)")
+    parser.add_argument("--number", action="store_true",
+                        help="read each image as a written number (one line of digits, touching or spaced): the "
+                             "number, each digit's probability and the lowest as its confidence; needs "
+                             "--preprocess auto, and --top-k 1 (the JSON has every digit's 10 probabilities) "
+                             "(default: off, one digit per image)")
     parser.add_argument("--demo", action="store_true",
                         help=f"predict the first {DEMO_COUNT} MNIST test digits, written as PNG files (default: off)")
     add_verbosity_arguments(parser)
@@ -121,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--top-k must be between 1 and {NUM_CLASSES}")
     if args.batch_size < 1 or args.max_pixels < 1:
         parser.error("--batch-size and --max-pixels must be positive")
+    if args.number and args.preprocess != "auto":
+        parser.error("--number reads the page with --preprocess auto only (book squashes the whole page to 28x28)")
+    if args.number and args.top_k != 1:
+        parser.error("--number reports each digit's probability; --top-k applies to single digits only "
+                     "(--format json has each digit's 10 probabilities)")
     paddle_logs = args.verbose >= 2
     configure_logging(paddle_logs)
     # Names that are not valid UTF-8 reach us as surrogate escapes: print them back as the original bytes
@@ -139,11 +151,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.demo:
             say = (lambda line: print(line, file=sys.stderr)) if args.verbose else None
             inputs += [str(p) for p in write_demo_images(Path(tmp), log=say)]
-        results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels,
-                                   args.recursive)
+        if args.number:
+            results = iter_number_predictions(inputs, model, args.max_pixels, args.recursive)
+            rename = named_stdin
+        else:
+            results = iter_predictions(inputs, model, args.preprocess, args.top_k, args.batch_size, args.max_pixels,
+                                       args.recursive)
+            rename = _named_stdin
         if stdin_file is not None:
-            results = (_named_stdin(result, stdin_file) for result in results)
-        total, failed = write_results(results, args.format, args.top_k, guard=guard)
+            results = (rename(result, stdin_file) for result in results)
+        total, failed = write_results(results, args.format, args.top_k, guard=guard, numbers=args.number)
     if failed and args.format == "text":
         print(f"{failed} of {total} inputs failed", file=sys.stderr)
     return EXIT_FAILURE if failed else EXIT_OK

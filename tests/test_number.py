@@ -111,3 +111,84 @@ def test_predict_number_takes_paths_images_and_arrays_and_raises_on_a_blank_page
         predict_number(cnn, np.zeros((20, 20), dtype=np.float32))
     with pytest.raises(UserError, match="model must be a loaded Model"):
         predict_number(object(), directory / name)
+
+
+# ------------------------------------------------------------------------------ python -m legacy_mnist.infer --number
+def _shipped_cnn() -> str:
+    from legacy_mnist.exported.model_files import SHIPPED_MODELS_DIR
+
+    return str(SHIPPED_MODELS_DIR / "cnn")
+
+
+def _infer(argv, capsys):
+    from legacy_mnist.errors import run_cli
+    from legacy_mnist.infer import main
+
+    code = run_cli(main, ["--model-dir", _shipped_cnn(), "-q", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_number_cli_text_line_and_a_blank_page_as_one_error_line(number_files):
+    import re
+    import subprocess
+    import sys
+
+    directory, labels = number_files
+    good = sorted(labels)[:3]
+    done = subprocess.run([sys.executable, "-m", "legacy_mnist.infer", "--model-dir", _shipped_cnn(), "--number",
+                           *[str(directory / n) for n in good], str(directory / "zz-blank.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr  # some input failed, as for a page with no digit
+    line = re.compile(r"^Inference result of (?P<path>.+) is: (?P<number>\d+) \(confidence (?P<c>[01]\.\d{4}); "
+                      r"digits (?P<digits>\d=[01]\.\d{4}(, \d=[01]\.\d{4})*)\)$")
+    rows = [line.match(text) for text in done.stdout.splitlines()]
+    assert all(rows) and [Path(m["path"]).name for m in rows] == good, done.stdout
+    for m in rows:
+        pairs = [pair.split("=") for pair in m["digits"].split(", ")]
+        assert "".join(d for d, _ in pairs) == m["number"] == labels[Path(m["path"]).name]
+        assert m["c"] == min(p for _, p in pairs)
+    errors = [text for text in done.stderr.splitlines() if text.startswith("error:")]
+    assert errors == [f"error: {directory / 'zz-blank.png'}: no number found (no ink: contrast 0.000 < 0.07)"]
+    assert "Traceback" not in done.stderr and done.stderr.splitlines()[-1] == "1 of 4 inputs failed"
+
+
+def test_number_cli_csv_and_json(number_files, capsys):
+    import csv
+    import io as _io
+    import json
+
+    directory, labels = number_files
+    inputs = [directory / n for n in sorted(labels)[1:4]] + [directory / "zz-blank.png"]
+    code, out, _ = _infer(["--number", "--format", "csv", *inputs], capsys)
+    assert code == 1
+    table = list(csv.DictReader(_io.StringIO(out)))
+    assert list(table[0]) == ["path", "number", "confidence", "digit_probabilities", "error"]
+    assert [Path(r["path"]).name for r in table] == [p.name for p in inputs]
+    code, out, _ = _infer(["--number", "--format", "json", *inputs], capsys)
+    assert code == 1
+    records = json.loads(out)
+    for row, record in zip(table[:-1], records[:-1]):
+        probabilities = [float(p) for p in row["digit_probabilities"].split(" ")]
+        assert row["number"] == record["number"] and row["error"] == "" and record["error"] is None
+        assert len(probabilities) == len(row["number"]) == len(record["digits"])
+        assert float(row["confidence"]) == pytest.approx(min(probabilities), abs=1e-6)
+        assert record["confidence"] == min(d["probability"] for d in record["digits"])
+        assert "".join(str(d["digit"]) for d in record["digits"]) == record["number"]
+        for digit in record["digits"]:
+            assert len(digit["probabilities"]) == 10 and max(digit["probabilities"]) == digit["probability"]
+            assert digit["probabilities"].index(digit["probability"]) == digit["digit"]
+    assert sum(r["number"] == labels[Path(r["path"]).name] for r in table[:-1]) >= 2
+    assert table[-1]["number"] == "" and "no number found" in table[-1]["error"]
+    assert records[-1]["number"] is None and records[-1]["digits"] == [] and "no number found" in records[-1]["error"]
+
+
+def test_number_cli_refuses_options_that_do_not_apply(number_files, capsys):
+    directory, labels = number_files
+    page = directory / sorted(labels)[1]
+    for extra, message in ((["--preprocess", "book"], "--number reads the page with --preprocess auto only"),
+                           (["--top-k", "3"], "--top-k applies to single digits only")):
+        with pytest.raises(SystemExit) as exited:
+            _infer(["--number", *extra, page], capsys)
+        out, err = capsys.readouterr()
+        assert exited.value.code == 2 and out == "" and len(err.splitlines()) == 1 and message in err

@@ -1,6 +1,6 @@
-"""infer's output rows: the book's text line, CSV, JSON.
+"""infer's output rows: the book's text line, CSV, JSON (for digits, and for numbers with `--number`).
 
-Not run directly; `python -m legacy_mnist.infer --format text|csv|json` writes through it.
+Not run directly; `python -m legacy_mnist.infer [--number] --format text|csv|json` writes through it.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Iterable
 
 from .interrupts import RowGuard
 from .spreadsheet import cell
+from .numbers import NumberPrediction
 from .predict import Prediction
 
 
@@ -23,6 +24,34 @@ def format_text(result: Prediction) -> str:
     if len(result.top_k) > 1:
         line += f"; top-{len(result.top_k)}: " + ", ".join(f"{d}={p:.4f}" for d, p in result.top_k)
     return line + ")"
+
+
+def format_number_text(result: NumberPrediction) -> str:
+    """The book's line with the number in the digit's place, its confidence and each digit's probability."""
+    digits = ", ".join(f"{d}={p:.4f}" for d, p in zip(result.digits, result.probabilities))
+    return f"Inference result of {result.path} is: {result.number} (confidence {result.confidence:.4f}; digits {digits})"
+
+
+NUMBER_CSV_HEADER = ["path", "number", "confidence", "digit_probabilities", "error"]
+
+
+def number_csv_row(result: NumberPrediction) -> list:
+    """`digit_probabilities`: each digit's probability, left to right, separated by spaces."""
+    if not result.ok:
+        return [cell(result.path), "", "", "", cell(result.error)]
+    return [cell(result.path), result.number, f"{result.confidence:.6f}",
+            " ".join(f"{p:.6f}" for p in result.probabilities), ""]
+
+
+def number_json_record(result: NumberPrediction) -> dict:
+    return {
+        "path": cell(result.path),
+        "number": result.number,
+        "confidence": result.confidence,
+        "digits": [{"digit": d, "probability": p, "probabilities": row}
+                   for d, p, row in zip(result.digits, result.probabilities, result.rows)],
+        "error": cell(result.error),
+    }
 
 
 def csv_header(top_k: int) -> list[str]:
@@ -50,12 +79,15 @@ def json_record(result: Prediction) -> dict:
     }
 
 
-def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None, err=None,
-                  guard: RowGuard | None = None) -> tuple[int, int]:
+def write_results(results: Iterable[Prediction | NumberPrediction], fmt: str, top_k: int, out=None, err=None,
+                  guard: RowGuard | None = None, numbers: bool = False) -> tuple[int, int]:
     """Stream results to `out` as they come (errors of text output go to `err`); return (total, failed).
 
+    `numbers`: the results are NumberPredictions (`--number`), with their own columns and fields.
     Each row is written and flushed whole; with a `guard`, a SIGINT/SIGTERM stops the run between rows.
     """
+    text, row, record = ((format_number_text, lambda r, k: number_csv_row(r), number_json_record) if numbers
+                         else (format_text, csv_row, json_record))
     out = out or sys.stdout
     err = err or sys.stderr
     guard = guard or RowGuard()
@@ -63,7 +95,7 @@ def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None,
     writer = csv.writer(out, lineterminator="\n") if fmt == "csv" else None
     with guard.row():
         if writer:
-            writer.writerow(csv_header(top_k))
+            writer.writerow(NUMBER_CSV_HEADER if numbers else csv_header(top_k))
         if fmt == "json":
             out.write("[")
         out.flush()
@@ -71,13 +103,13 @@ def write_results(results: Iterable[Prediction], fmt: str, top_k: int, out=None,
         with guard.row():
             if fmt == "text":
                 if result.ok:
-                    print(format_text(result), file=out, flush=True)
+                    print(text(result), file=out, flush=True)
                 else:
                     print(f"error: {result.error}", file=err, flush=True)
             elif writer:
-                writer.writerow(csv_row(result, top_k))
+                writer.writerow(row(result, top_k))
             else:
-                out.write(("\n  " if total == 0 else ",\n  ") + json.dumps(json_record(result)))
+                out.write(("\n  " if total == 0 else ",\n  ") + json.dumps(record(result)))
             out.flush()
         total += 1
         failed += 0 if result.ok else 1
