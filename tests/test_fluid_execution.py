@@ -130,3 +130,15 @@ def test_the_users_program_is_left_as_built_and_changes_reach_the_run():
                                      fetch_list=[net["loss"], doubled])
         assert float(twice) == pytest.approx(2 * float(cost))
         assert net["exe"]._execution_copies.for_program(main) is not copy
+
+
+def test_a_freed_program_takes_its_execution_copy_with_it():
+    import gc
+
+    data = batches(1)
+    with book_cnn() as net:
+        for _ in range(3):  # a script that clones its test program on every evaluation
+            net["exe"].run(net["main"].clone(for_test=True), feed={"img": data[0][0], "label": data[0][1]},
+                           fetch_list=[net["loss"]])
+        gc.collect()
+        assert len(net["exe"]._execution_copies._copies) == 1  # only the startup program's entry is alive

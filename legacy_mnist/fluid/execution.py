@@ -137,5 +137,11 @@ class ExecutionCopies:
         if entry is not None and entry[0]() is program and entry[1] == key:
             return entry[2]
         copy = make_execution_copy(program)
-        self._copies[id(program)] = (weakref.ref(program), key, copy)
+        self._copies[id(program)] = (weakref.ref(program, self._forget), key, copy)
         return copy
+
+    def _forget(self, dead_ref) -> None:
+        """A program was freed: drop its copy (a script that clones a Program per run must not pile them up)."""
+        for program_id, entry in list(self._copies.items()):
+            if entry[0] is dead_ref:
+                del self._copies[program_id]
