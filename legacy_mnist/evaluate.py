@@ -4,11 +4,14 @@ Run:  python -m legacy_mnist.evaluate --model-dir inference_model/cnn --plot con
           --misclassified wrong.png --samples samples.png [--format json]
       python -m legacy_mnist.evaluate --photos 500 --preprocess book   (test digits rendered as photos)
       python -m legacy_mnist.evaluate --photos 350 --photo-set paper   (ruled/squared paper, shadows, inks)
+      python -m legacy_mnist.evaluate --photos 200 --photo-set numbers   (2-6 digit written numbers, read whole)
       python -m legacy_mnist.evaluate --uci          (UCI's 8x8 digits of other writers, upscaled)
 
 Reads only the exported files (like `infer`). By default the MNIST test split goes straight to the model
 (normalised as in training); `--photos N` first renders N test digits as ink-on-paper photos
 (`legacy_mnist.synthetic`) and sends them through `--preprocess`, which is how auto vs book is measured;
+`--photo-set numbers` writes N numbers of 2-6 test digits (touching to wide) and reads each page
+whole (`legacy_mnist.inference.numbers`): whole-number and per-digit accuracy;
 `--uci` does the same with the 1,797 UCI digits (`legacy_mnist.dataset.uci`) as dark ink on white 32x32 images.
 """
 from __future__ import annotations
@@ -30,10 +33,11 @@ from .inference.loading import load_model
 from .paddle_env import configure_logging
 from .preprocess import PREPROCESS_MODES
 from .inference.evaluation import DEFAULT_BATCH_SIZE, Evaluation, evaluate, predict_arrays, summarize
+from .inference.evaluation import NumberEvaluation, summarize_numbers
 from .inference.figures import confusion_png, misclassified_png, samples_png
 
 
-PHOTO_SETS = ("photos", "paper")  # legacy_mnist.synthetic's digit sets (numbers: evaluate_numbers)
+PHOTO_SETS = ("photos", "paper", "numbers")  # legacy_mnist.synthetic's sets (numbers: read whole, number_readings)
 
 
 def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess: str, seed: int = 0,
@@ -58,6 +62,29 @@ def photo_inputs(images: np.ndarray, labels: np.ndarray, count: int, preprocess:
             except NoDigitError:
                 readable[index] = False
     return pixels, np.array([int(p.label) for p in photos], dtype=np.int64), readable
+
+
+def number_readings(model, images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0) -> NumberEvaluation:
+    """Write `count` numbers of 2-6 digits drawn from `images` (`synthetic.make_number_set`, seeded), read
+    each page whole with `model`, and score them."""
+    from PIL import Image
+
+    from .inference.numbers import NoNumberError, predict_number
+    from .synthetic import make_number_set
+
+    pages = make_number_set(images, labels, count, seed)
+    readings, rows = [], []
+    for page in pages:
+        with Image.open(io.BytesIO(page.data)) as image:
+            try:
+                result = predict_number(model, image)
+            except NoNumberError:
+                readings.append(None)
+                rows.append(None)
+                continue
+        readings.append(result.number)
+        rows.append(result.rows)
+    return summarize_numbers([p.label for p in pages], readings, rows)
 
 
 def uci_inputs(preprocess: str, log=lambda line: None):
@@ -95,12 +122,43 @@ def to_json(result: Evaluation, meta: dict | None = None) -> dict:
     }
 
 
+def numbers_to_json(result: NumberEvaluation, meta: dict | None = None) -> dict:
+    return {
+        **(meta or {}),
+        "count": result.count,
+        "correct": result.correct,
+        "accuracy": result.accuracy,
+        "wrong_length": result.wrong_length,
+        "unreadable": result.unreadable,
+        "by_length": [{"length": n, "correct": right, "count": seen, "accuracy": right / seen}
+                      for n, (right, seen) in result.by_length.items()],
+        "digits": to_json(result.digits),
+    }
+
+
+def format_numbers_text(result: NumberEvaluation, meta: dict | None = None) -> str:
+    digits = result.digits
+    lines = [f"{key}: {value}" for key, value in (meta or {}).items()]
+    lines.append(f"Number accuracy: {result.accuracy:.4f} ({result.correct}/{result.count} numbers read whole)")
+    lines.append(f"Digit accuracy: {digits.accuracy:.4f} ({digits.correct}/{digits.count} digits, position by "
+                 "position)")
+    lines.append(f"Read with the wrong count of digits: {result.wrong_length}; no number found: "
+                 f"{result.unreadable} (their digits counted as wrong)")
+    lines.append("By length:")
+    lines += [f"  {n} digits: {right / seen:.4f} ({right}/{seen})" for n, (right, seen) in result.by_length.items()]
+    return "\n".join(lines + _class_lines(digits, "Per-class accuracy (digits of the numbers):"))
+
+
 def format_text(result: Evaluation, meta: dict | None = None) -> str:
     lines = [f"{key}: {value}" for key, value in (meta or {}).items()]
     lines.append(f"Test accuracy: {result.accuracy:.4f} ({result.correct}/{result.count})")
     if result.unreadable:
         lines.append(f"No digit found in {result.unreadable} images (counted as wrong)")
-    lines.append("Per-class accuracy:")
+    return "\n".join(lines + _class_lines(result))
+
+
+def _class_lines(result: Evaluation, title: str = "Per-class accuracy:") -> list[str]:
+    lines = [title]
     for d in range(NUM_CLASSES):
         lines.append(
             f"  {d}: {result.per_class_accuracy[d]:.4f} ({result.per_class_correct[d]}/{result.support[d]})"
@@ -109,7 +167,7 @@ def format_text(result: Evaluation, meta: dict | None = None) -> str:
     lines.append("     " + "".join(f"{d:>6}" for d in range(NUM_CLASSES)))
     for d in range(NUM_CLASSES):
         lines.append(f"  {d}: " + "".join(f"{n:>6}" for n in result.confusion[d]))
-    return "\n".join(lines)
+    return lines
 
 
 # ------------------------------------------------------------------------------------------------- CLI
@@ -126,9 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=0,
                         help="render N test digits as ink-on-paper photos and evaluate those (default: 0 = off)")
     parser.add_argument("--photo-set", choices=PHOTO_SETS, default="photos",
-                        help="what --photos renders: photos (file formats, plain paper) or paper (ruled and "
-                             "squared paper, shadow edges, light gradients, coloured ink, blue pen, pencil) "
-                             "(default: photos)")
+                        help="what --photos renders: photos (file formats, plain paper), paper (ruled and "
+                             "squared paper, shadow edges, light gradients, coloured ink, blue pen, pencil) or "
+                             "numbers (N written numbers of 2-6 digits, touching to wide, each page read whole: "
+                             "number and per-digit accuracy; needs --preprocess auto) (default: photos)")
     parser.add_argument("--uci", action="store_true",
                         help="evaluate on UCI's 1,797 8x8 digits (scikit-learn's copy, fetched once with pip "
                              "download) upscaled to 32x32 paper images (default: off)")
@@ -155,6 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.uci and args.photos:
         parser.error("--uci and --photos are separate evaluations; give one")
     check_seed(args.seed, "seed")
+    numbers = args.photos and args.photo_set == "numbers"
+    if args.photo_set == "numbers" and not args.photos:
+        parser.error("--photo-set numbers needs --photos N (how many numbers to write)")
+    if numbers and args.preprocess != "auto":
+        parser.error("--photo-set numbers reads pages with --preprocess auto only")
+    if numbers and (args.misclassified or args.samples):
+        parser.error("--misclassified and --samples show single digits; with --photo-set numbers use --plot "
+                     "(the confusion matrix of the numbers' digits)")
     for option in ("output", "plot", "misclassified", "samples"):  # refused now, not after the evaluation
         if getattr(args, option):
             check_output(getattr(args, option), f"--{option}", directory=False)
@@ -174,6 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             images, labels, readable = images[: args.limit], labels[: args.limit], readable[: args.limit]
         result = summarize(labels, predict_arrays(model, images, args.batch_size), readable)
         meta["data"] = f"UCI 8x8 digits, {len(labels)} images upscaled to 32x32, preprocess {args.preprocess}"
+    elif numbers:
+        numbers = number_readings(model, images, labels, args.photos, args.seed)
+        result = numbers.digits
+        meta["data"] = (f"{numbers.count} numbers of 2-6 MNIST test digits written on paper, touching to wide "
+                        f"(seed {args.seed}), read whole")
     elif args.photos:
         images, labels, readable = photo_inputs(images, labels, args.photos, args.preprocess, args.seed,
                                                 args.photo_set)
@@ -186,10 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = evaluate(model, images, labels, args.batch_size)
         meta["data"] = f"MNIST test, {len(labels)} images"
     if args.format == "json":  # the model's path is a user's name: inert when the JSON becomes a spreadsheet
-        report = json.dumps(to_json(result, {k: cell(v) if isinstance(v, str) else v for k, v in meta.items()}),
-                            indent=2) + "\n"
+        meta = {k: cell(v) if isinstance(v, str) else v for k, v in meta.items()}
+        report = json.dumps(numbers_to_json(numbers, meta) if numbers else to_json(result, meta), indent=2) + "\n"
     else:
-        report = format_text(result, meta) + "\n"
+        report = (format_numbers_text(numbers, meta) if numbers else format_text(result, meta)) + "\n"
     if args.output:
         write_output(args.output, report.encode("utf-8"), "output")
     else:

@@ -192,3 +192,51 @@ def test_number_cli_refuses_options_that_do_not_apply(number_files, capsys):
             _infer(["--number", *extra, page], capsys)
         out, err = capsys.readouterr()
         assert exited.value.code == 2 and out == "" and len(err.splitlines()) == 1 and message in err
+
+
+# ---------------------------------------------------------------- python -m legacy_mnist.evaluate --photo-set numbers
+def test_summarize_numbers_scores_whole_numbers_and_digits_by_position():
+    from legacy_mnist.inference.evaluation import summarize_numbers
+
+    def rows(number):
+        return np.eye(10, dtype=np.float32)[[int(d) for d in number]]
+
+    truths = ["42", "42", "123", "123", "7"]
+    readings = ["42", "47", "1231", None, "7"]  # right, one digit wrong, wrong length, not found, right
+    result = summarize_numbers(truths, readings, [rows(r) if r else None for r in readings])
+    assert (result.count, result.correct, result.wrong_length, result.unreadable) == (5, 2, 1, 1)
+    assert result.by_length == {1: (1, 1), 2: (1, 2), 3: (0, 2)}
+    assert (result.digits.count, result.digits.correct) == (11, 4)  # 4,2 + 4 + 7; the 3-digit pages count 0
+    assert result.digits.unreadable == 6 and result.digits.confusion[2, 7] == 1
+    assert result.readings == ("42", "47", "1231", "", "7")
+
+
+def test_evaluate_numbers_set_reports_number_and_digit_accuracy(number_files, capsys):
+    import json
+
+    from legacy_mnist.dataset import load_split
+    from legacy_mnist.errors import run_cli
+    from legacy_mnist.evaluate import main
+
+    code = run_cli(main, ["--model-dir", _shipped_cnn(), "-q", "--photos", "10", "--photo-set", "numbers",
+                          "--seed", "11", "--format", "json"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    report = json.loads(out)
+    split = load_split("test", log=lambda line: None)
+    truths = [page.label for page in make_number_set(split.images, split.labels, 10, seed=11)]
+    assert report["count"] == 10 and report["accuracy"] == report["correct"] / 10
+    assert report["correct"] >= 8  # cnn: 9/10 on seed 11, 34/40 digits (one 6-digit number read as 7 digits)
+    assert [(b["length"], b["count"]) for b in report["by_length"]] == [(n, 2) for n in range(2, 7)]
+    assert sum(b["correct"] for b in report["by_length"]) == report["correct"]
+    assert report["digits"]["count"] == sum(map(len, truths))
+    assert sum(d["support"] for d in report["digits"]["per_class"]) == report["digits"]["count"]
+    assert report["digits"]["correct"] >= 0.8 * report["digits"]["count"]
+    assert report["wrong_length"] + report["unreadable"] <= report["count"] - report["correct"]
+    assert "seed 11" in report["data"]
+    for argv, message in ((["--photo-set", "numbers"], "--photo-set numbers needs --photos N"),
+                          (["--photos", "5", "--photo-set", "numbers", "--preprocess", "book"], "auto only"),
+                          (["--photos", "5", "--photo-set", "numbers", "--samples", "s.png"], "single digits")):
+        with pytest.raises(SystemExit) as exited:
+            main(["--model-dir", _shipped_cnn(), *argv])
+        assert exited.value.code == 2 and message in capsys.readouterr().err

@@ -71,3 +71,45 @@ def predict_arrays(model: Model, images: np.ndarray, batch_size: int = DEFAULT_B
 def evaluate(model: Model, images: np.ndarray, labels: np.ndarray, batch_size: int = DEFAULT_BATCH_SIZE) -> Evaluation:
     """Evaluate `model` on uint8 digits [N, 28, 28] with int labels [N]."""
     return summarize(labels, predict_arrays(model, images, batch_size))
+
+
+@dataclass(frozen=True)
+class NumberEvaluation:
+    """Written numbers read whole (`--photo-set numbers`): whole-number accuracy, and `digits`, an Evaluation of
+    the digits position by position (a number read with the wrong count of digits, or not found, counts all
+    its digits as unreadable, so wrong)."""
+
+    count: int
+    correct: int
+    wrong_length: int  # numbers read with more or fewer digits than written
+    unreadable: int  # pages where no number was found
+    by_length: dict  # digits written -> (numbers read right, numbers)
+    digits: Evaluation
+    readings: tuple  # what was read for each page ("" when no number was found)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.count if self.count else 0.0
+
+
+def summarize_numbers(truths, readings, rows) -> NumberEvaluation:
+    """Written numbers `truths` (digit strings), what was read (`readings`: strings, None where no number was
+    found) and the probability rows [n_digits, 10] of each reading (None where none)."""
+    labels, probs, aligned = [], [], []
+    by_length: dict = {}
+    correct = wrong_length = unreadable = 0
+    for truth, reading, row in zip(truths, readings, rows):
+        right = reading == truth
+        correct += right
+        unreadable += reading is None
+        wrong_length += reading is not None and len(reading) != len(truth)
+        done, seen = by_length.get(len(truth), (0, 0))
+        by_length[len(truth)] = (done + right, seen + 1)
+        same = reading is not None and len(reading) == len(truth)
+        labels += [int(d) for d in truth]
+        probs += list(np.asarray(row, dtype=np.float32)) if same else [np.zeros(NUM_CLASSES, np.float32)] * len(truth)
+        aligned += [same] * len(truth)
+    digits = summarize(np.array(labels, dtype=np.int64), np.array(probs, dtype=np.float32).reshape(-1, NUM_CLASSES),
+                       np.array(aligned, dtype=bool))
+    return NumberEvaluation(len(truths), correct, wrong_length, unreadable, dict(sorted(by_length.items())), digits,
+                            tuple("" if r is None else r for r in readings))
