@@ -104,12 +104,51 @@ def port_hapi(source: str, test_name: str, train_images: int | None = None, test
         raise ValueError("expected a 2.x tutorial making two paddle.vision.datasets.MNIST after `import paddle`")
     source = source.replace("paddle.vision.datasets.MNIST", "legacy_mnist.vision.datasets.MNIST")
     source = source.replace("import paddle\n", "import paddle\nimport legacy_mnist.vision\n", 1)
+    return cut_hapi(source, test_name, train_images, test_images)
+
+
+def hapi_on_paddles_class(source: str, test_name: str, cache: Path, train_images: int | None = None,
+                          test_images: int | None = None) -> str:
+    """A 2.x tutorial left on Paddle's own paddle.vision.datasets.MNIST, pointed at the IDX files in `cache`
+    through image_path/label_path (the one way Paddle's class runs offline): the reference, only Paddle's code."""
+    for mode, prefix in (("train", "train"), ("test", "t10k")):
+        paths = (f"image_path={str(cache / f'{prefix}-images-idx3-ubyte.gz')!r}, "
+                 f"label_path={str(cache / f'{prefix}-labels-idx1-ubyte.gz')!r}, ")
+        source = replace_once(source, f"paddle.vision.datasets.MNIST(mode='{mode}'",
+                              f"paddle.vision.datasets.MNIST({paths}mode='{mode}'")
+    return cut_hapi(source, test_name, train_images, test_images)
+
+
+def cut_hapi(source: str, test_name: str, train_images: int | None, test_images: int | None) -> str:
+    """`train_dataset` and `test_name` cut with paddle.io.Subset right after the test set is made (None: all)."""
     if train_images is None:
         return source
-    line = next(line for line in source.splitlines() if line.startswith(f"{test_name} = legacy_mnist.vision"))
+    line = next(line for line in source.splitlines()
+                if line.startswith(f"{test_name} = ") and "datasets.MNIST(" in line)
     cut = (f"train_dataset = paddle.io.Subset(train_dataset, range({train_images}))\n"
            f"{test_name} = paddle.io.Subset({test_name}, range({test_images}))")
     return replace_once(source, line + "\n", f"{line}\n{cut}\n")
+
+
+def seed_hapi(source: str, seed: int) -> str:
+    """`paddle.seed`, numpy's and Python's seeds set right after the script's first `import paddle`.
+
+    Model.fit's shuffle is already fixed (DistributedBatchSampler shuffles epoch e with RandomState(e)), so the
+    seed fixes the initial parameters and the DataLoader's shuffle: the whole run, on the CPU.
+    """
+    return source.replace("import paddle\n", f"import paddle\nimport random as _random, numpy as _np\n"
+                          f"paddle.seed({seed}); _np.random.seed({seed}); _random.seed({seed})\n", 1)
+
+
+def without_plots(source: str) -> str:
+    """The script without its matplotlib lines (they only draw): for a Python that has no matplotlib."""
+    return "".join(line for line in source.splitlines(keepends=True) if "plt" not in line)
+
+
+def zlib_before_paddle(source: str) -> str:
+    """zlib used once before the script imports Paddle 2.6.2, whose import otherwise breaks it for gzip later
+    (a crash in inflateReset2 when Paddle's MNIST class opens its .gz files; tests/paddle2_check.py does the same)."""
+    return "import zlib\nzlib.decompress(zlib.compress(b'zlib before Paddle 2.x'))\n" + source
 
 
 def hapi_eval_accuracy(stdout: str) -> float:
@@ -168,13 +207,14 @@ def future_import_first(source: str) -> str:
     return lines[index].split("#")[0].rstrip() + "\n" + "".join(lines[:index] + lines[index + 1:])
 
 
-def run_script(script: Path, timeout: float = 3600):
-    """`python <script>` from its own directory, as the tutorial's users ran it, with this checkout importable."""
+def run_script(script: Path, timeout: float = 3600, python: str | None = None):
+    """`python <script>` from its own directory, as the tutorial's users ran it, with this checkout importable
+    (`python`: another interpreter, e.g. a Paddle 2.6.2 virtualenv's; default this one)."""
     import subprocess
     import sys
 
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     env.pop("LEGACY_MNIST_VERBOSE", None)
-    return subprocess.run([sys.executable, script.name], cwd=script.parent, env=env, capture_output=True, text=True,
+    return subprocess.run([python or sys.executable, script.name], cwd=script.parent, env=env, capture_output=True, text=True,
                           timeout=timeout)
