@@ -1,6 +1,7 @@
 """Split a photo of a written number (one line of digits, spaced or touching) into MNIST-like digits.
 
 Try it:  python -m legacy_mnist.infer --number photo.jpg      (reads "4071" instead of one digit)
+In Python: `legacy_mnist.infer.predict_number(model, "photo.jpg").number` (legacy_mnist/inference/numbers.py).
 
 The page goes through the same preprocessing as a single digit (`preprocess.page_ink`: paper, rules,
 shadows and texture removed), then: ink pieces are found (connected components), specks and marks off
