@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import importlib.util
 import re
 from collections import OrderedDict
@@ -311,6 +312,16 @@ class OnnxModel(Model):
         return self._session.run(None, {INPUT_NAME: batch})[0]
 
 
+@functools.lru_cache(maxsize=1)
+def _openvino_core():
+    """One OpenVINO Core for the process, never released: a Core freed with its model unloads the CPU plugin
+    while the plugin's worker threads live on, and the memory it held was later overwritten (the suite crashed
+    in gc, in a module loaded after the unload). OpenVINO's guide also keeps one Core per application."""
+    import openvino
+
+    return openvino.Core()
+
+
 class OpenVinoModel(Model):
     """OpenVINO on the CPU: our .pdmodel through its Paddle frontend, an .onnx file as it is, a PIR .json
     converted to ONNX in memory by paddle2onnx (extra `onnx`).
@@ -335,7 +346,7 @@ class OpenVinoModel(Model):
 
         self._ov = openvino
         self._threads = threads
-        self._core = openvino.Core()
+        self._core = _openvino_core()
         self._compiled: OrderedDict = OrderedDict()  # (request size, streams) -> compiled model
         self._requests: dict = {}  # request size -> (compiled, request, source, sink): the one-request path
         self._pools: dict = {}  # (request size, requests) -> (compiled, infer requests): the streams path
