@@ -62,14 +62,13 @@ class Job:
     timeout: float = 600.0
 
 
-def run_job(job: Job, log: Callable[[str], None]) -> dict:
-    """Run one worker process; its result dict, or {"error": one line} when it failed."""
+def run_process(argv: list[str], cwd: Path, timeout: float, env: dict | None = None) -> dict:
+    """Run one worker command; its result dict (the last RESULT_PREFIX line), or {"error": one line}."""
     tick = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, "-m", job.module, job.kind, json.dumps(job.spec)], cwd=REPO,
-                              capture_output=True, text=True, timeout=job.timeout)
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        result = {"error": f"timed out after {job.timeout:.0f} s"}
+        result = {"error": f"timed out after {timeout:.0f} s"}
     else:
         lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
         if proc.returncode == 0 and lines:
@@ -78,6 +77,12 @@ def run_job(job: Job, log: Callable[[str], None]) -> dict:
             tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
             result = {"error": f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}"}
     result["wall_s"] = time.perf_counter() - tick
+    return result
+
+
+def run_job(job: Job, log: Callable[[str], None]) -> dict:
+    """Run one worker process; its result dict, or {"error": one line} when it failed."""
+    result = run_process([sys.executable, "-m", job.module, job.kind, json.dumps(job.spec)], REPO, job.timeout)
     result["load"] = os.getloadavg()[0]  # 1-minute load average as the worker ended: was the machine shared?
     log(f"  {job.kind:<5} {job.label:<22} {_brief(result)}")
     return result

@@ -16,11 +16,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
-from .harness import REPO, RESULT_PREFIX, Figure
+from .harness import REPO, Figure, run_process
 
 PHOTO_SEED = 14
 SIZES = dict(photos=500, paper=350, blanks=40, numbers=200, uci=None)  # paper: 50 pages of each of 7 kinds
@@ -34,20 +33,7 @@ BEST_MODEL = "vgg"
 def run_worker(kind: str, spec: dict, checkout: Path, log: Callable[[str], None], timeout: float = TIMEOUT_S) -> dict:
     """The worker by file path with `checkout` first on the path: that checkout's legacy_mnist is the one read."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    tick = time.perf_counter()
-    try:
-        proc = subprocess.run([sys.executable, str(WORKER), kind, json.dumps(spec)], cwd=checkout, env=env,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        result = {"error": f"timed out after {timeout:.0f} s"}
-    else:
-        lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
-        if proc.returncode == 0 and lines:
-            result = json.loads(lines[-1][len(RESULT_PREFIX):])
-        else:
-            tail = [line for line in proc.stderr.strip().splitlines() if line.strip()]
-            result = {"error": f"exit {proc.returncode}: {tail[-1] if tail else 'no output'}"}
-    result["wall_s"] = time.perf_counter() - tick
+    result = run_process([sys.executable, str(WORKER), kind, json.dumps(spec)], checkout, timeout, env)
     log(f"  photos {kind:<4} {checkout}: {result.get('error') or 'done'} ({result['wall_s']:.0f} s)")
     return result
 
