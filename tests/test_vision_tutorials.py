@@ -33,7 +33,8 @@ TRAIN_IMAGES, TEST_IMAGES = 2000, 500
 def test_hapi_tutorial_runs_offline_with_the_one_name_changed(mnist_cache, tmp_path, script, test_name, floor):
     source = (corpus_dir() / "hapi" / script).read_text(encoding="utf-8")
     path = tmp_path / script
-    path.write_text(port_hapi(source, test_name, TRAIN_IMAGES, TEST_IMAGES), encoding="utf-8")
+    # Seeded: unseeded, 2 epochs on 2,000 images ended at 0.778 once in the full suite (below the 0.8 floor).
+    path.write_text(port_hapi(seed_hapi(source, 1), test_name, TRAIN_IMAGES, TEST_IMAGES), encoding="utf-8")
     proc = run_script(path, timeout=600)
     assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
     out = proc.stdout
