@@ -308,7 +308,8 @@ def test_sigterm_during_infer_stops_between_rows_with_one_line(tiny_exports, tmp
         proc.send_signal(signum)
         rest, err = proc.communicate(timeout=60)
         assert time.perf_counter() - sent < 5, "did not stop within seconds"
-        assert proc.returncode == code and err.strip().splitlines()[-1] == line, (proc.returncode, err)
+        failed_rows = [row for row in rest.splitlines() if row and not row.endswith(",")][:5]  # error column set
+        assert proc.returncode == code and err.strip().splitlines()[-1] == line, (proc.returncode, err, failed_rows)
         assert "C++ Traceback" not in rest + err and "FatalError" not in rest + err
         out = "".join(first) + rest
         assert out.endswith("\n") and len(out.splitlines()) < 601, len(out.splitlines())

@@ -3,7 +3,8 @@
 Not run directly; image decoding (libtiff's warnings) and model loading (libprotobuf's parse errors) run
 inside `native_output_captured()`. Batch scripts parse our stdout (CSV rows) and stderr (`error:` lines):
 a library's own lines there would read as data or as a second error. What was printed comes back, so the
-caller can quote it in its one-line error.
+caller can quote it in its one-line error. The switch to the temp file and back runs whole (`signal_holds.held`):
+a signal in between would leave both streams there.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import os
 import sys
 import tempfile
 from typing import Iterator
+
+from .signal_holds import held
 
 
 @contextlib.contextmanager
@@ -33,20 +36,24 @@ def native_output_captured(enabled: bool = True) -> Iterator[list[str]]:
         yield lines
         return
     python_level = io.StringIO()
+    streams = sys.stdout, sys.stderr
     with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
-                yield lines
+            with held():  # a signal between these statements would leave the streams in the temp file
+                os.dup2(sink.fileno(), 1)
+                os.dup2(sink.fileno(), 2)
+                sys.stdout = sys.stderr = python_level
+            yield lines
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            sink.seek(0)
-            text = sink.read(1 << 20).decode("utf-8", "replace") + python_level.getvalue()
-            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+            with held():
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                sys.stdout, sys.stderr = streams
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
+                os.close(saved[0])
+                os.close(saved[1])
+                sink.seek(0)
+                text = sink.read(1 << 20).decode("utf-8", "replace") + python_level.getvalue()
+                lines.extend(line.strip() for line in text.splitlines() if line.strip())
