@@ -7,7 +7,7 @@ through `legacy_mnist.infer.load_model`, which picks the class here. Backends:
              kernels for one image (per-op overhead is the floor there: docs/benchmarks.md)
   onnx       ONNX Runtime on an .onnx file (`export --onnx`); extra `onnx`
   openvino   OpenVINO: our .pdmodel through its Paddle frontend, an .onnx file as it is, a PIR .json through
-             paddle2onnx in memory; extra `openvino`
+             paddle2onnx in memory; extra `openvino`. f32 by default; `precision="bf16"` on request (below)
 `default_backend` ranks the installed ones by the measurements in docs/benchmarks.md.
 Why this is long: four backend classes side by side behind one interface, so their configuration for speed
 can be compared in one place.
@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import ModelError, UserError
 from ..common.extras import require
 from ..common.input_checks import model_input
 from ..exported.model_files import ModelChoice
@@ -53,6 +53,12 @@ OPENVINO_SHAPES = 8  # batch sizes OpenVINO keeps compiled at once (each a stati
 # (LATENCY hint) 42,100; ONNX Runtime 25,200-26,400 in the same runs.
 STREAM_MIN_BATCH = 32
 STREAM_CHUNK = 125
+# The arithmetic a backend runs in. f32 answers as Paddle does (to 1e-5: the tests hold every backend to it).
+# bf16, OpenVINO only and only when asked: bfloat16 multiplies with f32 sums, about twice the f32 batch
+# throughput on a CPU with bf16 instructions (AVX512_BF16, AMX), the probabilities moved by up to ~3e-2
+# (shipped cnn / vgg on the 10,000 test images: the same 99.23% / 99.65%, 10,000 / 9,999 digits as f32;
+# docs/benchmarks.md "Runtimes").
+PRECISIONS = ("f32", "bf16")
 INPUT_NAME = "img"
 NUM_CLASSES = 10
 
@@ -92,6 +98,7 @@ class Model:
     """
 
     backend = ""
+    precision = "f32"
 
     def __init__(self, vetted: VettedModel):
         self.vetted = vetted
@@ -150,7 +157,8 @@ class Model:
     def describe(self) -> str:
         """The one stderr line `infer` and `evaluate` print: which model file, format and backend, from where."""
         where = self.choice.describe() if self.choice is not None else "given with --model-dir"
-        return f"model: {self.files.model} (format {self.files.format}, backend {self.backend}; {where})"
+        backend = self.backend if self.precision == "f32" else f"{self.backend}, {self.precision}"
+        return f"model: {self.files.model} (format {self.files.format}, backend {backend}; {where})"
 
 
 class ExecutorModel(Model):
@@ -327,8 +335,8 @@ class OpenVinoModel(Model):
     converted to ONNX in memory by paddle2onnx (extra `onnx`).
 
     An older export whose fc layers are fluid `mul` ops (which the frontend cannot convert) is rewritten in
-    memory into the current op form first (`exported.op_forms.fc_as_matmul`, the same arithmetic). Compiled for f32:
-    on a CPU with AMX, OpenVINO's default is bf16, which moves probabilities by ~1e-2. Each batch size gets
+    memory into the current op form first (`exported.op_forms.fc_as_matmul`, the same arithmetic). Compiled for f32
+    unless `precision="bf16"` (PRECISIONS): on a CPU with AMX, OpenVINO's own default is bf16. Each batch size gets
     its own static-shape compiled model (the last OPENVINO_SHAPES kept): static shapes let the CPU plugin
     pick its kernels ahead and skip shape inference per call (0.055 ms vs 0.069 ms a single image). One image
     runs as one request on every thread (the LATENCY path; 2 threads against 1: cnn 0.074 vs 0.076 ms, vgg
@@ -339,7 +347,8 @@ class OpenVinoModel(Model):
 
     backend = "openvino"
 
-    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False):
+    def __init__(self, vetted: VettedModel, threads: int | None = None, verbose: bool = False,
+                 precision: str = "f32"):
         super().__init__(vetted)
         require("openvino", "the openvino backend", ModelError)
         import openvino
@@ -347,6 +356,12 @@ class OpenVinoModel(Model):
         self._ov = openvino
         self._threads = threads
         self._core = _openvino_core()
+        if precision == "bf16":
+            capabilities = self._core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+            if "BF16" not in capabilities:  # OpenVINO would quietly run f32: say so instead
+                raise UserError("precision bf16: this CPU has no bf16 instructions (OpenVINO's CPU capabilities: "
+                                f"{', '.join(capabilities)}); use precision f32")
+        self.precision = precision
         self._compiled: OrderedDict = OrderedDict()  # (request size, streams) -> compiled model
         self._requests: dict = {}  # request size -> (compiled, request, source, sink): the one-request path
         self._pools: dict = {}  # (request size, requests) -> (compiled, infer requests): the streams path
@@ -387,8 +402,8 @@ class OpenVinoModel(Model):
                         "INFERENCE_NUM_THREADS": self._threads or available_cores()}
         else:  # one thread per stream, the streams running requests side by side
             settings = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": streams}
-        found = self._compiled[key] = self._core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32",
-                                                                              **settings})
+        found = self._compiled[key] = self._core.compile_model(
+            model, "CPU", {"INFERENCE_PRECISION_HINT": self.precision, **settings})
         while len(self._compiled) > OPENVINO_SHAPES:
             self._compiled.popitem(last=False)
         return found
@@ -445,8 +460,13 @@ class OpenVinoModel(Model):
         return out[:count]
 
 
-def create_model(vetted: VettedModel, backend: str, threads: int | None = None, verbose: bool = False) -> Model:
+def create_model(vetted: VettedModel, backend: str, threads: int | None = None, verbose: bool = False,
+                 precision: str = "f32") -> Model:
     """The `backend` runtime over `vetted`'s bytes (not yet contract-checked: `Model.check_contract`)."""
+    if precision != "f32":
+        if backend != "openvino":
+            raise UserError(f"precision {precision} runs on the openvino backend only, not {backend}")
+        return OpenVinoModel(vetted, threads, verbose, precision)
     if backend == "executor":
         return ExecutorModel(vetted)
     if backend == "predictor":

@@ -138,6 +138,8 @@ def inference(spec: dict) -> dict:
     backend = spec.get("backend")
     # Threads go through the public `threads` argument only: what a backend does with it is the pipeline's.
     kwargs = {"threads": spec["threads"]} if backend is None else {"backend": backend, "threads": spec["threads"]}
+    if spec.get("precision"):
+        kwargs["precision"] = spec["precision"]
     model = load_model(spec["model_dir"], **kwargs)
     one = load_model(spec["model_dir"], images=1, **kwargs) if spec.get("per_request") else model
     result = time_inference(one.predict, test_inputs(spec["batch"]), spec, batch_predict=model.predict)
