@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--top-k", type=int, default=1, help="report the K most likely digits, 1-10 (default: 1)")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
-                        help=f"images held in memory and predicted together (default: {DEFAULT_BATCH_SIZE})")
+                        help="images held in memory and predicted together; with --number each page is one "
+                             "model call of its own digits and this has no effect (decoding and segmenting a "
+                             f"page take ~100x its model call) (default: {DEFAULT_BATCH_SIZE})")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                         help=f"refuse images with more pixels than this (default: {DEFAULT_MAX_PIXELS})")
     parser.add_argument("--threads", type=int, default=None,

@@ -14,6 +14,8 @@ import pytest
 
 from legacy_mnist import bench
 from legacy_mnist.benchmarks import harness, pipeline, report
+from legacy_mnist.benchmarks.harness import BenchConfig
+from legacy_mnist.benchmarks.report import repetitions
 from legacy_mnist.common import extras as bench_extras
 from legacy_mnist.errors import UserError
 
@@ -198,3 +200,13 @@ def test_quick_run_puts_every_backend_against_onnx_runtime(quick_run):
     agree = raw["runs"]["runtimes"]["cnn digits_agree_with_ort"]
     assert all(values == [1.0] for values in agree.values()), agree  # every backend: the same digits as ORT
     assert "| Batch-100 throughput, cnn, openvino" in done.stdout
+
+
+def test_report_states_the_repetitions_of_the_sections_it_ran_only():
+    """Before: a photos-only run printed training steps and inference calls it never made."""
+    assert repetitions(BenchConfig(sections=("photos",))) == []
+    (runtimes,) = repetitions(BenchConfig(sections=("runtimes",)))
+    assert "inference (300 single-image calls, 20 batch calls)" in runtimes and "training" not in runtimes
+    (default,) = repetitions(BenchConfig())
+    assert all(part in default for part in ("5 of training throughput (300 timed steps", "2 of time to accuracy",
+                                             "5 of inference"))

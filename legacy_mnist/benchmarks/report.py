@@ -75,6 +75,18 @@ def busy_warning(env: dict) -> str | None:
             "less reliable than the repetition ranges suggest; rerun on an idle machine or with `--threads 1`.")
 
 
+def repetitions(cfg: BenchConfig) -> list[str]:
+    """The repetition counts of the sections this run measured (the other sections state their own)."""
+    sections, parts = set(cfg.sections), []
+    if "train" in sections:
+        parts.append(f"{cfg.reps} of training throughput ({cfg.steps} timed steps after {cfg.warmup} warm-up steps)")
+    if "t99" in sections:
+        parts.append(f"{cfg.t99_reps} of time to accuracy")
+    if sections & {"infer", "runtimes"}:
+        parts.append(f"{cfg.reps} of inference ({cfg.single_calls} single-image calls, {cfg.batch_calls} batch calls)")
+    return [f"Repetitions: {'; '.join(parts)}."] if parts else []
+
+
 def render_report(figures: Sequence[Figure], env: dict, cfg: BenchConfig, command: str, seconds: float,
                   models: dict | None = None, best: dict | None = None) -> str:
     warning = busy_warning(env)
@@ -83,9 +95,7 @@ def render_report(figures: Sequence[Figure], env: dict, cfg: BenchConfig, comman
         f"{env['threads']} threads for every runtime; Python {env['python']}, paddlepaddle {env['paddlepaddle']}, "
         f"torch {env['torch']}, onnxruntime {env['onnxruntime']}, openvino {env.get('openvino', 'n/a')}. Load average at the start "
         f"{env['load_before'][0]:.1f}, highest after a measurement {env['load_max']:.1f}.",
-        f"Repetitions: {cfg.reps} (throughput, inference), {cfg.t99_reps} (time to accuracy); {cfg.steps} timed "
-        f"training steps after {cfg.warmup} warm-up steps; {cfg.single_calls} single-image calls, "
-        f"{cfg.batch_calls} batch calls.",
+    ] + repetitions(cfg) + [
         "",
         render_table(figures),
     ] + (["", render_models(models)] if models else []) + (["", bench_best.render(best)] if best else []))
