@@ -69,7 +69,7 @@ def bench_inference(cfg: BenchConfig, threads: int, work: Path, export: str | No
     onnx = convert_to_onnx(export, work / "model.onnx", cfg.onnx_check_images, log)
     log(f"inference on MNIST test images (1 image per call; batches of {cfg.infer_batch})")
     common = dict(batch=cfg.infer_batch, single_calls=cfg.single_calls, batch_calls=cfg.batch_calls)
-    jobs = [Job("ours (default: predictor)", "legacy_mnist.benchmarks.workers.ours", "infer", _spec(cfg, threads, model_dir=export, **common)),
+    jobs = [Job("ours (default backend)", "legacy_mnist.benchmarks.workers.ours", "infer", _spec(cfg, threads, model_dir=export, **common)),
             Job("onnxruntime", "legacy_mnist.benchmarks.workers.ort_peer", "infer", _spec(cfg, threads, onnx=str(onnx), **common)),
             Job("pytorch", "legacy_mnist.benchmarks.workers.torch_peer", "infer", _spec(cfg, threads, **common)),
             Job("ours (executor)", "legacy_mnist.benchmarks.workers.ours", "infer",
