@@ -86,6 +86,7 @@ def test_bf16_runs_on_openvino_when_asked_and_stays_within_its_bound(name, image
         return
     model = load_model(None, name=name, precision="bf16")
     assert (model.backend, model.precision) == ("openvino", "bf16") and "backend openvino, bf16;" in model.describe()
+    assert model.winograd_convolutions == []  # bf16 keeps OpenVINO's direct convolutions (its own bf16 kernels)
     batch = model.predict(images)
     one = np.concatenate([model.predict(images[i:i + 1]) for i in range(0, 500, 25)])
     assert {str(c.get_property("INFERENCE_PRECISION_HINT")) for c in model._compiled.values()} == {"<Type: 'bfloat16'>"}

@@ -187,13 +187,16 @@ def test_quick_run_puts_every_backend_against_onnx_runtime(quick_run):
     """Section runtimes: each backend and the default as ratios against the peer; the goals on our fastest."""
     done, raw = quick_run
     figures = [f for f in raw["figures"] if ", cnn, " in f["name"]]
-    for backend in ("executor", "predictor", "openvino", "onnx", "openvino, bf16", "default"):
+    for backend in ("executor", "predictor", "openvino", "onnx", "openvino, direct convolutions", "openvino, bf16",
+                    "default"):
         rows = [f for f in figures if f["name"].split(", cnn, ")[1].split(" (")[0] == backend]
         assert len(rows) == 2 and all(f["peer"] == "ONNX Runtime" and f["ratio"] > 0 for f in rows), backend
         for f in rows:
             assert f["ratio"] == pytest.approx(f["ours"] / f["peer_value"])  # one repetition: exact
         if backend == "openvino, bf16":  # its own goals, beside the f32 ones
             assert sorted(f["goal"] for f in rows) == ["<= 1x", ">= 2x"] and "not 1e-5" in rows[0]["name"]
+        if backend == "openvino, direct convolutions":  # a comparison row: how much the Winograd rewrite gives
+            assert [f["goal"] for f in rows] == ["", ""] and "WINOGRAD=0" in rows[0]["name"]
     goals = {f["goal"]: f for f in figures if f["name"].endswith("(our fastest)")}
     assert set(goals) == {"<= 1x", ">= 2x"} and ", cnn, onnx" not in " ".join(f["name"] for f in goals.values())
     assert goals["<= 1x"]["met"] == (goals["<= 1x"]["ratio"] <= 1.0)

@@ -24,7 +24,10 @@ PEER = "ONNX Runtime"
 BACKENDS = ("executor", "predictor", "openvino", "onnx")  # the onnx backend reads the converted file
 LATENCY_GOAL, THROUGHPUT_GOAL = 1.0, 2.0
 BF16 = "openvino-bf16"  # the openvino backend with precision="bf16"
-ROWS = BACKENDS + (BF16, "default")
+DIRECT = "openvino-direct"  # the openvino backend with its direct convolutions only (no Winograd rewrite)
+ROWS = BACKENDS + (DIRECT, BF16, "default")
+LABELS = {BF16: "openvino, bf16 (probabilities within ~3e-2, not 1e-5)",
+          DIRECT: "openvino, direct convolutions (LEGACY_MNIST_OPENVINO_WINOGRAD=0)"}
 
 
 def runtime_jobs(cfg: BenchConfig, threads: int, model: str, onnx: Path) -> list[Job]:
@@ -34,6 +37,8 @@ def runtime_jobs(cfg: BenchConfig, threads: int, model: str, onnx: Path) -> list
     jobs = [Job(f"{model} {backend}", OURS, "infer",
                 _spec(cfg, threads, model_dir=str(onnx) if backend == "onnx" else shipped, backend=backend, **common))
             for backend in BACKENDS]
+    jobs.append(Job(f"{model} {DIRECT}", OURS, "infer", _spec(cfg, threads, model_dir=shipped, backend="openvino",
+                                                               winograd=False, **common)))
     jobs.append(Job(f"{model} {BF16}", OURS, "infer", _spec(cfg, threads, model_dir=shipped, backend="openvino",
                                                              precision="bf16", **common)))
     jobs.append(Job(f"{model} default", OURS, "infer", _spec(cfg, threads, model_dir=shipped, per_request=True,
@@ -62,7 +67,7 @@ def runtime_figures(cfg: BenchConfig, runs: dict, model: str) -> list[Figure]:
     figures = []
     for backend in ROWS:
         results = runs[f"{model} {backend}"]
-        label = "openvino, bf16 (probabilities within ~3e-2, not 1e-5)" if backend == BF16 else backend
+        label = LABELS.get(backend, backend)
         if backend == "default":
             picked = next((r["backends"] for r in results if "backends" in r), None)
             label = f"default ({picked[0]} for one image, {picked[1]} for batches)" if picked else "default"

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import functools
 import importlib.util
+import os
 import re
 from collections import OrderedDict
 
@@ -48,11 +49,21 @@ OPTIONAL_MODULE = {"onnx": "onnxruntime", "openvino": "openvino"}
 MKLDNN_CACHE_SHAPES = 8
 OPENVINO_SHAPES = 8  # batch sizes OpenVINO keeps compiled at once (each a static-shape model, see OpenVinoModel)
 # OpenVINO splits a batch of at least STREAM_MIN_BATCH images into requests of about STREAM_CHUNK images, run on
-# one single-thread stream per core (THROUGHPUT hint). Measured on the shipped cnn, 2 cores, batch 500 (exclusive
-# lock, 5 interleaved rounds): 4 x 125 48,100 img/s; 10 x 50 46,800; 2 x 250 45,500; one request on 2 threads
-# (LATENCY hint) 42,100; ONNX Runtime 25,200-26,400 in the same runs.
+# one single-thread stream per core (THROUGHPUT hint). Measured on the shipped cnn, 2 cores, batch 500, with
+# direct convolutions (Intel Xeon, exclusive lock, 5 interleaved rounds): 4 x 125 48,100 img/s; 10 x 50 46,800;
+# 2 x 250 45,500; one request on 2 threads (LATENCY hint) 42,100; ONNX Runtime 25,200-26,400 in the same runs.
+# With Winograd convolutions (below) smaller requests keep the transforms' data in each core's L2 (AMD EPYC, 6
+# interleaved rounds, medians): 10 x 50 35,300 img/s; 20 x 25 35,900; 16 x 32 34,500; 4 x 125 30,700. The
+# vgg (direct): 10 x 50 8,570; 4 x 125 8,400.
 STREAM_MIN_BATCH = 32
-STREAM_CHUNK = 125
+STREAM_CHUNK = 50
+# Requests of at least WINOGRAD_MIN_IMAGES images run a graph whose 5x5 convolutions are Winograd
+# transforms and matrix products (inference/winograd.py), in f32: the shipped cnn's batch-125 request 1.6x
+# faster on one thread (36 vs 59 us an image); one image keeps OpenVINO's direct convolutions (transforms
+# cost more than they save there). WINOGRAD_ENV=0 keeps the direct graph for every size (the bench's
+# comparison row).
+WINOGRAD_MIN_IMAGES = 2
+WINOGRAD_ENV = "LEGACY_MNIST_OPENVINO_WINOGRAD"
 # The arithmetic a backend runs in. f32 answers as Paddle does (to 1e-5: the tests hold every backend to it).
 # bf16, OpenVINO only and only when asked: bfloat16 multiplies with f32 sums, about twice the f32 batch
 # throughput on a CPU with bf16 instructions (AVX512_BF16, AMX), the probabilities moved by up to ~3e-2
@@ -342,7 +353,9 @@ class OpenVinoModel(Model):
     runs as one request on every thread (the LATENCY path; 2 threads against 1: cnn 0.074 vs 0.076 ms, vgg
     0.136 vs 0.178 ms, exclusive lock, 5 interleaved rounds of 500 calls); a batch of STREAM_MIN_BATCH
     images or more is split into equal requests run asynchronously on one single-thread stream per core (the
-    THROUGHPUT path: 48,100 img/s at batch 500 against 42,100 for one request on both threads).
+    THROUGHPUT path: 48,100 img/s at batch 500 against 42,100 for one request on both threads). In f32, requests
+    of WINOGRAD_MIN_IMAGES or more run `_batch_model`, the graph with its 5x5 convolutions as Winograd
+    transforms (`winograd_convolutions` names them; [] when none or WINOGRAD_ENV=0).
     """
 
     backend = "openvino"
@@ -387,6 +400,14 @@ class OpenVinoModel(Model):
         if inputs != [INPUT_NAME] or len(self._model.outputs) != 1:
             raise ModelError(f"{files.model}: not an MNIST digit model (inputs {inputs}, "
                              f"{len(self._model.outputs)} outputs; expected input '{INPUT_NAME}' and one output)")
+        self._batch_model, self.winograd_convolutions = self._model, []
+        if precision == "f32" and os.environ.get(WINOGRAD_ENV, "1") != "0":
+            from .winograd import with_winograd_convolutions
+
+            try:
+                self._batch_model, self.winograd_convolutions = with_winograd_convolutions(self._model)
+            except Exception:  # noqa: BLE001 - a graph the rewrite cannot handle runs direct, as OpenVINO reads it
+                self._batch_model, self.winograd_convolutions = self._model, []
 
     def _compiled_for(self, size: int, streams: int):
         """The static-shape compiled model for requests of `size` images on `streams` streams (cached)."""
@@ -395,7 +416,7 @@ class OpenVinoModel(Model):
         if found is not None:
             self._compiled.move_to_end(key)
             return found
-        model = self._model.clone()
+        model = (self._batch_model if size >= WINOGRAD_MIN_IMAGES else self._model).clone()
         model.reshape({INPUT_NAME: [size, *IMAGE_SHAPE]})
         if streams == 1:  # one request at a time, every thread on it
             settings = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1,

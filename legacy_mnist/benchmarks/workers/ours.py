@@ -6,6 +6,7 @@ run: feeding, fetching the cost and accuracy every step, the event handler, eval
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -134,12 +135,15 @@ def inference(spec: dict) -> dict:
     `per_request`, the default for one image answers the single calls and the default for batches the batches,
     as `infer` loads them)."""
     from legacy_mnist.infer import load_model
+    from legacy_mnist.inference.backends import WINOGRAD_ENV
 
     backend = spec.get("backend")
     # Threads go through the public `threads` argument only: what a backend does with it is the pipeline's.
     kwargs = {"threads": spec["threads"]} if backend is None else {"backend": backend, "threads": spec["threads"]}
     if spec.get("precision"):
         kwargs["precision"] = spec["precision"]
+    if spec.get("winograd") is False:  # the comparison row: OpenVINO's own direct convolutions
+        os.environ[WINOGRAD_ENV] = "0"
     model = load_model(spec["model_dir"], **kwargs)
     one = load_model(spec["model_dir"], images=1, **kwargs) if spec.get("per_request") else model
     result = time_inference(one.predict, test_inputs(spec["batch"]), spec, batch_predict=model.predict)
