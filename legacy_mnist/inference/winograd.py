@@ -4,7 +4,7 @@ Neural Networks").
 
 Not run directly; `OpenVinoModel` (backends.py) applies `with_winograd_convolutions` to the graph it compiles
 for batches. Why: OpenVINO 2026.4's CPU plugin runs these layers as direct convolutions; on the shipped cnn
-its 5x5 conv over 20 channels was ~70% of a batch's time. F(4x4, 5x5) does the same sums with 64 multiplies
+its 5x5 conv over 20 channels was ~65% of a batch's time. F(4x4, 5x5) does the same sums with 64 multiplies
 per 4x4 output tile and channel pair instead of 400, and the products become one matrix multiply per tile
 position over the whole batch - the shape CPU GEMM kernels are fastest at. One image gains nothing (the
 transforms cost more than the multiplies they save), so the backend keeps the direct graph for it.
@@ -29,7 +29,8 @@ POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(2), Fraction(-2), Fra
 # thread: 240 us an image direct, 486 us with F(4x4, 3x3)).
 TILE = {5: 4}
 # Fewer input channels than this stay direct: the products are then too thin to pay for the transforms
-# (the cnn's first layer, 1 channel: 2.0 ms direct, 2.6 ms as Winograd, 125 images on 1 thread).
+# (the cnn's first layer, 1 channel: with it rewritten too a 125-image request on 1 thread took 70 us an
+# image, against 36 with only the second conv rewritten).
 MIN_CHANNELS = 8
 
 
@@ -128,8 +129,9 @@ def winograd_convolution(ops, conv):
 
     Layout: the batch goes inside, [H, W, N, C], so that each transform is one matrix product over a whole
     axis of the batch (`tile_transform`) and the multiplies of each tile position are one MatMul of
-    [tiles of the batch, c_in] x [c_in, c_out]. Measured on the shipped cnn's conv2 (1 thread, 125 images):
-    OpenVINO's direct convolution 5.4 ms; this 2.5 ms. Transposes that move the batch are the cost that
+    [tiles of the batch, c_in] x [c_in, c_out]. Measured on the shipped cnn (1 thread, 125 images): the whole
+    request 59 -> 36 us an image; in OpenVINO's per-op profile the direct conv2 took 5.4 ms, this subgraph with
+    its pool about 3 ms. Transposes that move the batch are the cost that
     remains (OpenVINO runs most permutations with a generic kernel: ~0.3 ms per 400,000 floats)."""
     data = conv.input_value(0)
     weights = conv.input_value(1).get_node().get_data().astype(np.float64)
@@ -173,13 +175,13 @@ def winograd_convolution(ops, conv):
     return ops.transpose(y, shape(2, 3, 0, 1)), (pool if pool is not None else conv)
 
 
-def with_winograd_convolutions(model, ops=None):
+def with_winograd_convolutions(model):
     """A clone of OpenVINO model `model` with every `eligible` convolution replaced by
     `winograd_convolution`, and the friendly names of the replaced ones; `model` itself when none is."""
     if not any(eligible(op) for op in model.get_ordered_ops()):
         return model, []
-    if ops is None:
-        import openvino.opset13 as ops
+    import openvino.opset13 as ops
+
     clone = model.clone()
     names = []
     for conv in clone.get_ordered_ops():
